@@ -1,0 +1,194 @@
+"""A thin layer over ``qwen_tts.Qwen3TTSModel``: caps, seeds, progress, timing, acceleration.
+
+It always hands the model decoded audio as ``(np.ndarray, sr)`` and never a
+user string, caps ``max_new_tokens`` by the text's length (upstream, short
+texts sometimes never stop), and reports each talker step so a UI can show a
+bar and a user can cancel mid-generation.
+
+Generation goes through :mod:`studio.accel`'s exact accelerations (same seed,
+same codes, same audio to float rounding) unless :data:`ACCELERATE` is False or
+``STUDIO_ACCEL=0``. The approximate int8 weights are opt-in only
+(``STUDIO_INT8=1``), and results made with them say so in their timings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .backend import FRAME_RATE
+from .progress import CancelToken, ProgressFn, no_progress
+from .timing import FitReport
+
+#: Hard ceiling of talker steps for one segment (the official config allows 8192 ≈ 11 min).
+MAX_STEPS = 4096
+MIN_STEPS = 24
+
+#: Use studio.accel's exact accelerations; the STUDIO_ACCEL environment variable (0/1) overrides this.
+ACCELERATE = True
+#: Opt-in, approximate: int8 weights for the talker (other codes than the exact model). Env: STUDIO_INT8.
+INT8 = False
+_FALSE = ("0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WORDISH = re.compile(r"[A-Za-z0-9\u00c0-\u024f\u0400-\u04ff]")
+_PAUSE = re.compile(r"[,.;:!?，。；：！？、…—\n]")
+
+
+def max_steps_for(text: str, slack: float = 1.0) -> int:
+    """The most talker steps (12.5 a second) a reading of ``text`` may take.
+
+    Budget per unit, generous enough for slow, careful speech: a CJK syllable
+    0.5 s, a Latin letter or digit 0.15 s, a pause 0.6 s, plus 2 s of margin.
+    ``slack`` scales it (e.g. for a deliberately slowed target duration).
+    """
+    seconds = 2.0 + 0.5 * len(_CJK.findall(text)) + 0.15 * len(_WORDISH.findall(text)) + 0.6 * len(_PAUSE.findall(text))
+    return int(min(MAX_STEPS, max(MIN_STEPS, math.ceil(seconds * slack * FRAME_RATE))))
+
+
+def _switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return False if value in _FALSE else True if value in _TRUE else default
+
+
+def accelerated() -> bool:
+    """Whether generation uses the exact accelerations (:data:`ACCELERATE`, overridden by ``STUDIO_ACCEL``)."""
+    return _switch("STUDIO_ACCEL", ACCELERATE)
+
+
+def int8_enabled() -> bool:
+    """Whether the approximate int8 talker is on (:data:`INT8`, overridden by ``STUDIO_INT8``; needs acceleration)."""
+    return _switch("STUDIO_INT8", INT8) and accelerated()
+
+
+def seed_everything(seed: int | None) -> int:
+    """Seed Python, NumPy and torch (CPU and GPU); draw a seed when ``seed`` is None or negative."""
+    import torch
+
+    if seed is None or seed < 0:
+        seed = random.SystemRandom().randrange(0, 2**31 - 1)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return seed
+
+
+@dataclass
+class Sampling:
+    """Sampling knobs; None keeps the checkpoint's generation_config.json value."""
+
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    subtalker_temperature: float | None = None
+    subtalker_top_k: int | None = None
+    subtalker_top_p: float | None = None
+    max_new_tokens: int | None = None
+    #: Generate exactly this many steps, ignoring end-of-speech (benchmarks and tests of timing).
+    force_steps: int | None = None
+
+    def kwargs(self) -> dict:
+        """The non-None values as qwen-tts keyword arguments."""
+        skip = ("max_new_tokens", "force_steps")
+        return {k: v for k, v in asdict(self).items() if v is not None and k not in skip}
+
+
+@dataclass
+class SynthesisResult:
+    """Audio and how it was made."""
+
+    samples: np.ndarray
+    sr: int
+    seed: int
+    model: str
+    max_new_tokens: int
+    timings: dict[str, float] = field(default_factory=dict)
+    fit: FitReport | None = None  #: set when the clip was fitted to a target duration
+    instruction: str = ""  #: the style instruction sent to the model, if any
+    model_text: str = ""  #: the text as sent to the model (readings pinned, numbers spelled out)
+    segments: int = 1  #: how many pieces a long text was generated in
+    notes: list = field(default_factory=list)  #: TextWarning items: what text preparation changed
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the audio."""
+        return len(self.samples) / float(self.sr)
+
+
+@contextlib.contextmanager
+def step_monitor(tts, total_steps: int, progress: ProgressFn, cancel: CancelToken | None, label: str):
+    """Report every talker step to ``progress`` and stop when ``cancel`` is set.
+
+    A forward pre-hook on the talker runs once per generated frame; raising
+    there is the only way into qwen-tts' generate loop, which drops
+    stopping criteria on the way down.
+    """
+    state = {"steps": 0}
+
+    def hook(module, args, kwargs):
+        if cancel is not None:
+            cancel.check()
+        state["steps"] += 1
+        if state["steps"] % 4 == 0:
+            progress(min(state["steps"] / total_steps, 1.0), f"{label} {state['steps']}/{total_steps}")
+
+    handle = tts.model.talker.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        yield state
+    finally:
+        handle.remove()
+
+
+def run_generation(
+    tts,
+    method: str,
+    texts: list[str],
+    model_label: str,
+    seed: int | None,
+    sampling: Sampling | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    max_seconds: float | None = None,
+    **model_kwargs,
+) -> tuple[list[np.ndarray], int, int, dict[str, float]]:
+    """Call ``tts.<method>`` for ``texts`` with a length cap, a seed and step progress.
+
+    ``max_seconds`` lowers the cap further (e.g. to what a target duration can use).
+    Returns (wavs, sample_rate, seed_used, timings).
+    """
+    sampling = sampling or Sampling()
+    cap = max(max_steps_for(t) for t in texts)
+    if sampling.max_new_tokens:
+        cap = min(cap, sampling.max_new_tokens)
+    if max_seconds:
+        cap = min(cap, max(MIN_STEPS, math.ceil(max_seconds * FRAME_RATE)))
+    if sampling.force_steps:
+        cap = sampling.force_steps
+        # An id inside the suppressed control band can never be sampled, so EOS never comes.
+        model_kwargs["eos_token_id"] = tts.model.config.talker_config.vocab_size - 1
+    kwargs = dict(text=texts if len(texts) > 1 else texts[0], max_new_tokens=cap, **sampling.kwargs(), **model_kwargs)
+    timings: dict[str, float] = {}
+    fast = accelerated()
+    if fast:
+        from . import accel
+
+        accel.configure_threads()
+        if int8_enabled():
+            accel.quantize_int8(tts)  # in place, once per model; irreversible until the model is reloaded
+            timings["int8_approximate"] = 1.0
+    seed = seed_everything(seed)
+    started = time.perf_counter()
+    with step_monitor(tts, cap, progress, cancel, model_label):
+        wavs, sr = accel.generate(tts, method, **kwargs) if fast else getattr(tts, method)(**kwargs)
+    elapsed = time.perf_counter() - started
+    wavs = [np.asarray(w, dtype=np.float32).reshape(-1) for w in wavs]
+    return wavs, int(sr), seed, {"generate": elapsed, "max_new_tokens": float(cap), **timings}

@@ -85,3 +85,25 @@ def test_same_text_edit_adds_pins_but_user_pins_win() -> None:
 
 def test_render_without_pins_is_identity() -> None:
     assert PinnedText("纯文本").render() == "纯文本"
+
+
+def test_set_pin_inserts_replaces_and_removes_a_reading():
+    from studio.text.pins import set_pin
+
+    text = set_pin("银行很长", 1, "hang2")
+    assert text == "银行(háng)很长"
+    assert set_pin(text, 1, "xíng") == "银行(xíng)很长"
+    assert set_pin(text, 1, None) == "银行很长"
+    assert set_pin(text, 9, "chang2") == "银行(háng)很长(cháng)"
+    assert parse_pins(set_pin(text, 9, "chang2")).text == "银行很长"
+
+
+@pytest.mark.parametrize(
+    ("position", "reading", "fragment"), [(5, "a", "not a Chinese"), (99, "a", "outside"), (0, "hang9", "1-4")]
+)
+def test_set_pin_refuses_what_cannot_be_pinned(position, reading, fragment):
+    from studio.text.pins import set_pin
+
+    with pytest.raises(TextError) as info:
+        set_pin("银行(háng)很长", position, reading)
+    assert fragment in info.value.message("en")

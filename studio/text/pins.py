@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from studio.errors import TextError
-from studio.text.syllables import SyllableError, char_readings, normalize_syllable
+from studio.text.syllables import SyllableError, char_readings, normalize_syllable, tone3_to_marks
 
 _MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _LETTERS = f"a-zü:{_MARKS}"
+_HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _PIN = re.compile(
     r"(?P<char>[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f])"
     rf"[(（]\s*(?P<syl>[{_LETTERS}]*[aeiouüv{_MARKS}][{_LETTERS}]*[0-9]?)\s*[)）]"
@@ -202,3 +203,34 @@ def apply_edits(pinned: PinnedText, edits: Iterable[Edit]) -> tuple[PinnedText, 
 def pin_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every ``X(letters)`` that is or looks like a pin, character included."""
     return [m.span() for m in _PIN.finditer(text)]
+
+
+def set_pin(text: str, position: int, reading: str | None) -> str:
+    """``text`` with the character at ``position`` pinned to ``reading`` (tone marks or digits).
+
+    An existing pin on that character is replaced; ``reading`` None or empty
+    removes it. For the readings editor: a click picks a character, a choice
+    pins it.
+    """
+    if not 0 <= position < len(text):
+        raise TextError(
+            zh=f"位置 {position} 超出文本范围（共 {len(text)} 个字符）。",
+            en=f"Position {position} is outside the text ({len(text)} characters).",
+        )
+    if not _HAN.fullmatch(text[position]):
+        raise TextError(
+            zh=f"第 {position + 1} 个字符“{text[position]}”不是汉字，不能标注读音。",
+            en=f"Character {position + 1} ('{text[position]}') is not a Chinese character; only those take a reading.",
+        )
+    end = position + 1
+    match = _PIN.match(text, position)
+    if match is not None:
+        end = match.end()
+    char = text[position]
+    if not reading:
+        return text[:position] + char + text[end:]
+    try:
+        syllable = normalize_syllable(reading.strip())
+    except SyllableError as exc:
+        raise TextError(zh=f"读音“{reading}”无效：{exc.zh}", en=f"Invalid reading '{reading}': {exc}") from exc
+    return f"{text[:position]}{char}({tone3_to_marks(syllable)}){text[end:]}"

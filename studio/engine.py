@@ -1,0 +1,591 @@
+"""The studio's engine: every generating action, with no knowledge of Gradio or HTTP.
+
+The UI, the CLI and the HTTP API are thin adapters over :class:`Engine`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .audio import MODEL_SR, Audio, check_reference, load_audio, resample
+from .errors import InputError, NotFoundError, TextError
+from .export import DEFAULT_LUFS, DEFAULT_TRUE_PEAK_DB, polish
+from .models import LoadedModel, ModelManager, out_of_memory_error, spec_for
+from .progress import CancelToken, ProgressFn, no_progress
+from .registry import SPEAKERS, normalize_language
+from .style import compose_instruction
+from .synthesis import Sampling, SynthesisResult, run_generation
+from .timing import MIN_STRETCH, fit_to_duration, resolve_target
+
+if TYPE_CHECKING:
+    from .text import PreparedText, PronunciationDictionary
+
+#: Longest text accepted in one generation call.
+MAX_TEXT_CHARS = 5000
+_PROMPT_CACHE_SIZE = 8
+#: Texts longer than this are generated sentence group by sentence group, so cost grows linearly.
+SEGMENT_CHARS = 120
+#: Silence put between the segments of a long text.
+SEGMENT_PAUSE_S = 0.2
+
+
+def check_text(text: str | None, what: tuple[str, str] = ("文本", "text")) -> str:
+    """Strip ``text`` and refuse it when empty or over :data:`MAX_TEXT_CHARS`."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise TextError(
+            zh=f"{what[0]}是空的，请输入要合成的文字。", en=f"The {what[1]} is empty: type what should be spoken."
+        )
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise TextError(
+            zh=f"{what[0]}太长（{len(cleaned)} 字），一次最多 {MAX_TEXT_CHARS} 字。请分段生成。",
+            en=f"The {what[1]} is too long ({len(cleaned)} characters); the limit is {MAX_TEXT_CHARS}. Split it into parts.",
+        )
+    return cleaned
+
+
+def instruction_language(text: str, language: str) -> str:
+    """'zh' when the instruction template should be Chinese (Chinese text or language), else 'en'."""
+    if language == "Chinese":
+        return "zh"
+    if language != "Auto":
+        return "en"
+    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return "zh" if cjk * 2 >= len(text.strip()) else "en"
+
+
+def _speaker_name(speaker: str) -> str:
+    for name, _, _ in SPEAKERS:
+        if speaker.strip().lower() == name.lower():
+            return name
+    raise NotFoundError(
+        zh=f"没有名为 “{speaker}” 的预设音色。可选：{', '.join(n for n, _, _ in SPEAKERS)}。",
+        en=f"No preset speaker called '{speaker}'. Choose one of {', '.join(n for n, _, _ in SPEAKERS)}.",
+    )
+
+
+class Engine:
+    """Clone, custom-voice and voice-design generation over one :class:`ModelManager`."""
+
+    def __init__(self, manager: ModelManager | None = None, voices=None) -> None:
+        self.manager = manager or ModelManager()
+        self._voices = voices
+        self._prompts: OrderedDict[tuple, list] = OrderedDict()
+        self._dictionary: tuple[float, PronunciationDictionary] | None = None
+
+    # -- text ------------------------------------------------------------------------------------
+    @property
+    def voices(self):
+        """The voice library (created on first use, in the studio's data folder)."""
+        if self._voices is None:
+            from .voices import VoiceLibrary
+
+            self._voices = VoiceLibrary()
+        return self._voices
+
+    @property
+    def dictionary(self) -> PronunciationDictionary:
+        """The pronunciation dictionary (presets/pronunciation.tsv), re-read when the file changes."""
+        from .text import DEFAULT_DICTIONARY_PATH, load_default
+
+        path = Path(DEFAULT_DICTIONARY_PATH)
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        if self._dictionary is None or self._dictionary[0] != mtime:
+            self._dictionary = (mtime, load_default())
+        return self._dictionary[1]
+
+    def prepare_text(self, text: str | None, normalize: bool = True) -> PreparedText:
+        """What the model will be asked to say: dictionary rules, pinned readings, numbers spelled out.
+
+        ``result.model_text`` is sent to the model; ``display_text``, ``readings``
+        and ``warnings`` are for showing the user. Needs no model.
+        """
+        from .text import prepare_text
+
+        return prepare_text(check_text(text), dictionary=self.dictionary, normalize=normalize)
+
+    def _model_texts(self, texts: list[str], normalize: bool) -> tuple[list[str], list]:
+        prepared = [self.prepare_text(t, normalize) for t in texts]
+        return [p.model_text for p in prepared], [p.warnings for p in prepared]
+
+    # -- voice cloning -------------------------------------------------------------------------
+    def clone(
+        self,
+        text: str,
+        reference: Audio | str | Path | tuple | None = None,
+        transcript: str = "",
+        x_vector_only: bool = False,
+        language: str = "Auto",
+        model: str | None = None,
+        seed: int | None = None,
+        sampling: Sampling | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        delivery: Delivery | None = None,
+        voice: str | None = None,
+        clip: str | None = None,
+        normalize: bool = True,
+        intensity: float = 1.0,
+    ) -> SynthesisResult:
+        """Speak ``text`` in the voice of ``reference`` (3-10 s ideal) with a Base model.
+
+        In-context mode needs ``transcript`` (what the reference says); with
+        ``x_vector_only`` only the speaker embedding is used. Instead of a
+        reference, ``voice`` names a saved voice and ``clip`` the tag of one of
+        its clips (e.g. an emotion; default: its neutral clip).
+
+        Base models take no instruction, so emotion comes from the clip. With an
+        emotion ``clip``, ``intensity`` w (0-1) blends the speaker embedding,
+        (1 - w) * neutral clip + w * emotional clip, while the in-context prompt
+        (codes and transcript) always comes from the emotional clip: 0 keeps the
+        neutral timbre with the emotional delivery, 1 takes both from the emotion.
+        """
+        return self.clone_batch(
+            [text],
+            reference,
+            transcript,
+            x_vector_only,
+            language,
+            model,
+            seed,
+            sampling,
+            progress,
+            cancel,
+            delivery,
+            voice=voice,
+            clip=clip,
+            normalize=normalize,
+            intensity=intensity,
+        )[0]
+
+    def clone_batch(
+        self,
+        texts: list[str],
+        reference: Audio | str | Path | tuple | None = None,
+        transcript: str = "",
+        x_vector_only: bool = False,
+        language: str = "Auto",
+        model: str | None = None,
+        seed: int | None = None,
+        sampling: Sampling | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        delivery: Delivery | None = None,
+        voice: str | None = None,
+        clip: str | None = None,
+        normalize: bool = True,
+        intensity: float = 1.0,
+    ) -> list[SynthesisResult]:
+        """Speak several texts with one reference (or saved voice) in batched model calls."""
+        model_texts, notes = self._model_texts(texts, normalize)
+        language = normalize_language(language)
+        model = self._model_for(model, "base")
+        if not 0.0 <= intensity <= 1.0:
+            raise InputError(
+                zh=f"强度必须在 0 到 1 之间（收到 {intensity}）。",
+                en=f"Intensity must be between 0 and 1 (got {intensity}).",
+            )
+        saved = None
+        if voice:
+            saved = self.voices.get(voice)
+            chosen = saved.clip(clip)
+            reference = saved.path / chosen.file
+            transcript = chosen.transcript or saved.transcript
+        elif reference is None:
+            raise InputError(
+                zh="请提供参考音频（上传或录音），或选择一个已保存的声音。",
+                en="Give a reference clip (upload or record one), or choose a saved voice.",
+            )
+        transcript = (transcript or "").strip()
+        if not x_vector_only and not transcript:
+            raise InputError(
+                zh="请填写参考音频的文字内容（逐字），或者勾选“仅用声纹（x-vector）”。",
+                en="Type the reference clip's transcript (word for word), or tick 'x-vector only'.",
+            )
+        ref = reference if isinstance(reference, Audio) else load_audio(reference)
+        check_reference(ref)
+        ref = resample(ref, MODEL_SR)  # 24 kHz in: qwen-tts then skips its slow librosa resampling
+        with self.manager.lock:
+            loaded, load_seconds = self._acquire(model, "base", progress, cancel)
+            prompt = self._voice_prompt(loaded, ref, transcript, x_vector_only, saved, clip)
+            if saved is not None and clip and intensity < 1.0:
+                prompt = self._blend_with_neutral(loaded, prompt, saved, clip, x_vector_only, intensity)
+            results = self._generate(
+                loaded,
+                "generate_voice_clone",
+                model_texts,
+                seed,
+                sampling,
+                progress,
+                cancel,
+                load_seconds,
+                delivery,
+                language=language,
+                voice_clone_prompt=prompt,
+            )
+        for result, warnings in zip(results, notes, strict=True):
+            result.notes = list(warnings)
+        return results
+
+    def _voice_prompt(
+        self, loaded: LoadedModel, ref: Audio, transcript: str, x_vector_only: bool, saved=None, tag=None
+    ) -> list:
+        """Encode the reference once per (model, clip, transcript, mode); later calls reuse it.
+
+        A saved voice's prompt is also kept on disk beside the voice, so it
+        survives restarts (only for the in-context mode with its own transcript).
+        """
+        digest = hashlib.sha1(ref.samples.tobytes()).hexdigest()
+        key = (loaded.key, digest, transcript, x_vector_only)
+        if key in self._prompts:
+            self._prompts.move_to_end(key)
+            return self._prompts[key]
+        on_disk = saved is not None and not x_vector_only
+        items = None
+        if on_disk:
+            from .backend import qwen_tts
+
+            cached = self.voices.load_prompt(saved.name, _prompt_model_key(loaded), tag=tag)
+            if cached is not None:
+                items = [qwen_tts().VoiceClonePromptItem(**cached)]
+        if items is None:
+            items = loaded.tts.create_voice_clone_prompt(
+                ref_audio=(ref.samples, ref.sr), ref_text=transcript or None, x_vector_only_mode=x_vector_only
+            )
+            if on_disk:
+                self._save_prompt(saved.name, _prompt_model_key(loaded), items[0], tag)
+        self._prompts[key] = items
+        while len(self._prompts) > _PROMPT_CACHE_SIZE:
+            self._prompts.popitem(last=False)
+        return items
+
+    def _blend_with_neutral(
+        self, loaded: LoadedModel, prompt: list, saved, tag: str, x_vector_only: bool, weight: float
+    ):
+        """The emotional prompt with its speaker embedding blended toward the neutral clip's (see :meth:`clone`)."""
+        import dataclasses
+
+        neutral = saved.clip(None)
+        if neutral.file == saved.clip(tag).file:
+            return prompt
+        neutral_ref = resample(load_audio(saved.path / neutral.file), MODEL_SR)
+        base = self._voice_prompt(
+            loaded, neutral_ref, neutral.transcript or saved.transcript, x_vector_only, saved, neutral.tag
+        )[0]
+        emotional = prompt[0]
+        mixed = (1.0 - weight) * base.ref_spk_embedding + weight * emotional.ref_spk_embedding
+        return [dataclasses.replace(emotional, ref_spk_embedding=mixed)]
+
+    def _save_prompt(self, name: str, model_key: str, item, tag: str | None) -> None:
+        import contextlib
+        import dataclasses
+
+        from .errors import StorageError
+
+        # A read-only library still clones; it just re-encodes the clip next time.
+        with contextlib.suppress(StorageError):
+            self.voices.save_prompt(name, model_key, dataclasses.asdict(item), tag=tag)
+
+    # -- preset speakers and designed voices -----------------------------------------------------
+    def custom(
+        self,
+        text: str,
+        speaker: str,
+        instruct: str = "",
+        language: str = "Auto",
+        model: str | None = None,
+        seed: int | None = None,
+        sampling: Sampling | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        delivery: Delivery | None = None,
+        emotion: str | None = None,
+        intensity: float = 0.5,
+        normalize: bool = True,
+    ) -> SynthesisResult:
+        """Speak ``text`` with one of CustomVoice's preset speakers.
+
+        An ``emotion`` preset at ``intensity`` (0-1) and free ``instruct`` text
+        compose the style instruction (1.7B only); ``result.instruction`` shows it.
+        """
+        text = check_text(text)
+        model_texts, notes = self._model_texts([text], normalize)
+        speaker = _speaker_name(speaker)
+        language = normalize_language(language)
+        model = self._model_for(model, "custom_voice")
+        instruct = compose_instruction(emotion, intensity, instruct, instruction_language(text, language))
+        with self.manager.lock:
+            loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel)
+            if instruct and loaded.info.size == "0.6b":
+                raise InputError(
+                    zh="0.6B CustomVoice 模型不支持风格指令。请清空指令，或换用 1.7B CustomVoice。",
+                    en="The 0.6B CustomVoice model takes no style instruction. Clear it, or use 1.7B CustomVoice.",
+                )
+            result = self._generate(
+                loaded,
+                "generate_custom_voice",
+                model_texts,
+                seed,
+                sampling,
+                progress,
+                cancel,
+                load_seconds,
+                delivery,
+                speaker=speaker,
+                language=language,
+                instruct=instruct or None,
+            )[0]
+            result.instruction = instruct
+            result.notes = list(notes[0])
+            return result
+
+    def design(
+        self,
+        text: str,
+        description: str,
+        language: str = "Auto",
+        model: str | None = None,
+        seed: int | None = None,
+        sampling: Sampling | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        delivery: Delivery | None = None,
+        emotion: str | None = None,
+        intensity: float = 0.5,
+        normalize: bool = True,
+    ) -> SynthesisResult:
+        """Speak ``text`` in a new voice described in words (VoiceDesign), optionally with an emotion preset."""
+        text = check_text(text)
+        model_texts, notes = self._model_texts([text], normalize)
+        description = check_text(description, ("声音描述", "voice description"))
+        language = normalize_language(language)
+        model = self._model_for(model, "voice_design")
+        lang = instruction_language(text, language)
+        instruct = compose_instruction(None, 0.5, description, lang)
+        if emotion:
+            instruct = ("，" if lang == "zh" else ". ").join(
+                [instruct, compose_instruction(emotion, intensity, "", lang)]
+            )
+        with self.manager.lock:
+            loaded, load_seconds = self._acquire(model, "voice_design", progress, cancel)
+            result = self._generate(
+                loaded,
+                "generate_voice_design",
+                model_texts,
+                seed,
+                sampling,
+                progress,
+                cancel,
+                load_seconds,
+                delivery,
+                instruct=instruct,
+                language=language,
+            )[0]
+            result.instruction = instruct
+            result.notes = list(notes[0])
+            return result
+
+    # -- shared ----------------------------------------------------------------------------------
+    def _model_for(self, model: str | None, kind: str) -> str:
+        """``model`` or the default for ``kind``; an unknown registry id fails here, before any work."""
+        model = (model or "").strip() or self.manager.default_model(kind)
+        spec_for(model)
+        return model
+
+    def _acquire(
+        self, model: str, kind: str, progress: ProgressFn, cancel: CancelToken | None
+    ) -> tuple[LoadedModel, float | None]:
+        """The loaded model, and its load time when this call had to load it."""
+        before = self.manager.loaded
+        loaded = self.manager.get(model, kind, progress, cancel)
+        return loaded, (loaded.load_seconds if loaded is not before else None)
+
+    def _generate(
+        self,
+        loaded: LoadedModel,
+        method: str,
+        texts: list[str],
+        seed: int | None,
+        sampling: Sampling | None,
+        progress: ProgressFn,
+        cancel: CancelToken | None,
+        load_seconds: float | None,
+        delivery: Delivery | None,
+        **kwargs,
+    ) -> list[SynthesisResult]:
+        """Generate (N takes when a duration is targeted), fit each clip to its target, then polish it."""
+        delivery = delivery or Delivery()
+        delivery.check()
+        takes = delivery.takes if delivery.duration is not None and len(texts) == 1 else 1
+        # A clip longer than target / MIN_STRETCH can never be fitted: never generate one.
+        # (one frame and rounding under the limit, so the longest possible take still fits)
+        max_seconds = delivery.duration / MIN_STRETCH - 0.1 if delivery.duration is not None else None
+        best: list[SynthesisResult] | None = None
+        for take in range(takes):
+            if cancel is not None:
+                cancel.check()
+            results = self._speak(
+                loaded,
+                method,
+                texts,
+                None if seed is None else seed + take,
+                sampling,
+                progress,
+                cancel,
+                max_seconds,
+                **kwargs,
+            )
+            if best is None or _distance(results[0], delivery) < _distance(best[0], delivery):
+                best = results
+        for result, text in zip(best, texts, strict=True):
+            result.model_text = text
+            if load_seconds is not None:
+                result.timings["load"] = load_seconds
+            self._deliver(result, delivery)
+        return best
+
+    def _speak(self, loaded, method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs):
+        """Generate ``texts``; a long one goes sentence group by sentence group, joined with short pauses.
+
+        Each piece costs the same bounded amount, so time grows linearly with
+        the text's length instead of quadratically.
+        """
+        from .text import split_text
+
+        pieces = [[seg.text for seg in split_text(t, max_chars=SEGMENT_CHARS)] or [t] for t in texts]
+        if all(len(p) == 1 for p in pieces):
+            return self._generate_once(loaded, method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs)
+        total = sum(len(p) for p in pieces)
+        done = 0
+        results = []
+        for segments in pieces:
+            parts: list[SynthesisResult] = []
+            for segment in segments:
+                part_progress = _scaled_progress(progress, done / total, 1 / total, f"{done + 1}/{total}")
+                part = self._generate_once(
+                    loaded, method, [segment], seed, sampling, part_progress, cancel, max_seconds, **kwargs
+                )[0]
+                seed = part.seed  # every piece of one text in the same sampling state
+                parts.append(part)
+                done += 1
+            results.append(_join(parts))
+        return results
+
+    def _generate_once(self, loaded, method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs):
+        import torch
+
+        try:
+            wavs, sr, seed, timings = run_generation(
+                loaded.tts,
+                method,
+                texts,
+                loaded.info.path.name,
+                seed,
+                sampling,
+                progress,
+                cancel,
+                max_seconds=max_seconds,
+                **kwargs,
+            )
+        except torch.OutOfMemoryError as exc:
+            self.manager.unload()
+            raise out_of_memory_error() from exc
+        return [
+            SynthesisResult(
+                samples=np.clip(w, -1.0, 1.0),
+                sr=sr,
+                seed=seed,
+                model=loaded.info.label,
+                max_new_tokens=int(timings["max_new_tokens"]),
+                timings=dict(timings),
+            )
+            for w in wavs
+        ]
+
+    @staticmethod
+    def _deliver(result: SynthesisResult, delivery: Delivery) -> None:
+        """Fit ``result`` to its target length and polish it, in place."""
+        target = resolve_target(result.seconds, delivery.duration, delivery.ratio)
+        if target is not None:
+            result.samples, result.fit = fit_to_duration(result.samples, result.sr, target)
+        if delivery.loudness is not None:
+            result.samples = polish(result.samples, result.sr, delivery.loudness, delivery.true_peak)
+
+
+def _scaled_progress(progress: ProgressFn, start: float, span: float, label: str) -> ProgressFn:
+    """Map a piece's 0-1 progress onto [start, start + span] of the whole job."""
+
+    def report(fraction: float | None, message: str) -> None:
+        progress(None if fraction is None else start + span * fraction, f"{label} {message}")
+
+    return report
+
+
+def _join(parts: list[SynthesisResult]) -> SynthesisResult:
+    """One result from the pieces of a long text, with a short pause between pieces."""
+    if len(parts) == 1:
+        return parts[0]
+    sr = parts[0].sr
+    pause = np.zeros(round(SEGMENT_PAUSE_S * sr), dtype=parts[0].samples.dtype)
+    chunks = [parts[0].samples]
+    for part in parts[1:]:
+        chunks += [pause, part.samples]
+    timings: dict[str, float] = {}
+    for part in parts:
+        for key, value in part.timings.items():
+            timings[key] = timings.get(key, 0.0) + value
+    return SynthesisResult(
+        samples=np.concatenate(chunks),
+        sr=sr,
+        seed=parts[0].seed,
+        model=parts[0].model,
+        max_new_tokens=sum(p.max_new_tokens for p in parts),
+        timings=timings,
+        segments=len(parts),
+    )
+
+
+def _prompt_model_key(loaded: LoadedModel) -> str:
+    """A file-name-safe key for the model a prompt was built with: the registry id, or folder name + hash."""
+    import re
+
+    key = str(loaded.key)
+    if re.fullmatch(r"[\w.\-]+", key):
+        return key
+    name = re.sub(r"[^\w.\-]+", "_", Path(key).name)[:40] or "model"
+    return f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+def _distance(result: SynthesisResult, delivery: Delivery) -> float:
+    return abs(result.seconds - delivery.duration) if delivery.duration is not None else 0.0
+
+
+@dataclass
+class Delivery:
+    """What happens to the audio after generation: exact length and loudness."""
+
+    duration: float | None = None  #: target length in seconds
+    ratio: float | None = None  #: or a target as a ratio of the natural length (0.5-2.0)
+    takes: int = 1  #: with a duration: generate this many takes and keep the closest
+    loudness: float | None = DEFAULT_LUFS  #: integrated LUFS; None leaves the audio untouched
+    true_peak: float = DEFAULT_TRUE_PEAK_DB
+
+    def check(self) -> None:
+        """Refuse impossible settings before any generation starts."""
+        if self.duration is not None:
+            resolve_target(self.duration, seconds=self.duration)
+        if self.ratio is not None:
+            resolve_target(1.0, ratio=self.ratio)
+        if self.duration is not None and self.ratio is not None:
+            resolve_target(1.0, self.duration, self.ratio)
+        if not 1 <= self.takes <= 8:
+            raise InputError(
+                zh=f"候选次数必须在 1 到 8 之间（收到 {self.takes}）。",
+                en=f"Takes must be between 1 and 8 (got {self.takes}).",
+            )

@@ -1,0 +1,210 @@
+"""``python -m studio dub PROJECT_OR_SCRIPT --out DIR``: the Dubbing tab from the command line.
+
+A script (txt/csv/tsv/yaml/json/srt/vtt) becomes a project in ``DIR/project``;
+running the same command again resumes it: unchanged lines are reused, only
+missing or edited ones are generated. A project folder (or its
+``project.json``) is generated in place. Outputs go to ``DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..errors import InputError
+from ..progress import TqdmProgress
+from .project import PROJECT_FILE, Project, parse_voice
+
+
+def add_dub_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``dub`` subcommand to ``subparsers`` (of ``studio.cli.build_parser``)."""
+    p = subparsers.add_parser("dub", help="dub a whole script or subtitle file: line files, track, captions, zip")
+    p.add_argument("input", metavar="PROJECT_OR_SCRIPT", help="project folder or project.json, or a script file")
+    p.add_argument("--out", required=True, help="output folder (the project of a script is kept in OUT/project)")
+    p.add_argument("--voice", help="default voice: a saved voice or preset speaker name, or design:DESCRIPTION")
+    p.add_argument(
+        "--speaker", action="append", default=[], metavar="LABEL=VOICE", help="map a speaker label, e.g. A=Vivian"
+    )
+    p.add_argument("--srt", help="subtitle file whose cues give the lines' slots (in order)")
+    p.add_argument("--format", choices=["mp3", "wav", "flac", "ogg"], help="format of the line files (default mp3)")
+    p.add_argument("--model", help="model for cloned voices (a registry id or checkpoint folder)")
+    p.add_argument("--custom-model", help="model for preset speakers")
+    p.add_argument("--design-model", help="model for designed voices")
+    p.add_argument("--language", help="Auto, Chinese, English, ...")
+    p.add_argument("--seed", type=int, help="seed for reproducible takes")
+    p.add_argument("--max-new-tokens", type=int, help="cap on model steps per line (12.5 per second of audio)")
+    p.add_argument("--gap", type=float, help="scene mode: seconds of silence between lines")
+    p.add_argument("--max-stretch", type=float, help="allowed stretch factor, 1-2 (default 1.33)")
+    p.add_argument("--allow-overlap", action="store_true", help="let a long line run into the following gap")
+    p.add_argument("--lines", help="only these line numbers, e.g. 1,3-5")
+    p.add_argument("--force", action="store_true", help="make new takes even for unchanged lines")
+    p.add_argument("--video", help="also mux the track into a copy of this video")
+    p.add_argument("--mix", choices=["duck", "keep", "replace"], default="duck", help="original audio (with --video)")
+    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="override the device")
+    p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
+    p.set_defaults(func=cmd_dub)
+    return p
+
+
+def parse_line_numbers(spec: str, count: int) -> list[int]:
+    """``1,3-5`` -> [0, 2, 3, 4] (0-based), refusing numbers outside 1..count."""
+    numbers: list[int] = []
+    for part in (spec or "").replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            lo, hi = int(first), int(last or first)
+        except ValueError:
+            lo = hi = 0
+        if not 1 <= lo <= hi <= count:
+            raise InputError(
+                zh=f"行号 “{part}” 无效：项目共有 {count} 行。",
+                en=f"Invalid line number '{part}': the project has {count} lines.",
+            )
+        numbers.extend(range(lo - 1, hi))
+    return sorted(set(numbers))
+
+
+def open_project(source: str | Path, out: Path) -> Project:
+    """The project to run: ``source`` itself, or a script imported into ``out/project`` (resuming it)."""
+    from .scripts import import_script
+
+    source = Path(source)
+    if source.is_dir() or source.name == PROJECT_FILE:
+        return Project.load(source)
+    project = import_script(source)
+    for i, line in enumerate(project.lines):
+        line.id = f"l{i + 1:03d}"
+    folder = out / "project"
+    if (folder / PROJECT_FILE).is_file():
+        previous = Project.load(folder)
+        takes = {line.id: line for line in previous.lines}
+        for line in project.lines:
+            if line.id in takes:
+                line.takes, line.chosen, line.locked = (
+                    takes[line.id].takes,
+                    takes[line.id].chosen,
+                    takes[line.id].locked,
+                )
+        project.settings = previous.settings
+        project.voices = {**previous.voices, **project.voices}
+    project.folder = folder
+    return project
+
+
+def apply_arguments(project: Project, args) -> None:
+    """Command-line options override the project's saved settings."""
+    s = project.settings
+    if args.voice:
+        parse_voice(args.voice)
+        s.default_voice = args.voice
+    for item in args.speaker:
+        label, sep, spec = item.partition("=")
+        if not sep or not label.strip():
+            raise InputError(
+                zh=f"--speaker 应写成 标签=声音（收到 “{item}”）。", en=f"--speaker takes LABEL=VOICE (got '{item}')."
+            )
+        parse_voice(spec)
+        project.voices[label.strip()] = spec.strip()
+    for attr, value in (
+        ("model_base", args.model),
+        ("model_custom", args.custom_model),
+        ("model_design", args.design_model),
+        ("language", args.language),
+        ("seed", args.seed),
+        ("max_new_tokens", args.max_new_tokens),
+        ("gap_s", args.gap),
+        ("max_stretch", args.max_stretch),
+        ("format", args.format),
+    ):
+        if value is not None:
+            setattr(s, attr, value)
+    if args.allow_overlap:
+        s.allow_overlap = True
+
+
+def _engine(args):
+    from ..engine import Engine
+    from ..models import ModelManager
+    from ..settings import Settings
+
+    settings = Settings.load()
+    settings.device = args.device or settings.device
+    settings.dtype = args.dtype or settings.dtype
+    return Engine(ModelManager(settings))
+
+
+def cmd_dub(args) -> int:
+    """Run the ``dub`` subcommand."""
+    from ..cli import user_language
+    from .outputs import write_outputs
+    from .runner import load_takes, run_project, take_rate
+    from .scripts import apply_timings, import_script
+    from .timeline import assemble
+
+    started = time.perf_counter()
+    lang = user_language()
+    out = Path(args.out)
+    project = open_project(args.input, out)
+    if args.srt:
+        apply_timings(project, import_script(args.srt))
+    apply_arguments(project, args)
+    project.save()
+    only = None
+    if args.lines:
+        only = [project.lines[i].id for i in parse_line_numbers(args.lines, len(project.lines))]
+    progress = TqdmProgress("dub")
+    try:
+        report = run_project(project, _engine(args), only=only, force=args.force, progress=progress)
+    finally:
+        progress.close()
+    audio = load_takes(project)
+    if not audio:
+        _raise_failed(report)
+    track = assemble(project, audio, take_rate(project))
+    outputs = write_outputs(project, track, out, project.settings.format)
+    if args.video:
+        from .mux import mux
+
+        video = Path(args.video)
+        outputs.video = mux(video, outputs.track_wav, out / f"{video.stem}-dubbed{video.suffix or '.mp4'}", args.mix)
+        print(outputs.video)
+    print_summary(project, report, track, outputs, time.perf_counter() - started, lang)
+    if report.failed:
+        _raise_failed(report)
+    return 0
+
+
+def _raise_failed(report) -> None:
+    zh = "；".join(r.message("zh") for r in report.failed) or "没有任何台词可以生成。"
+    en = "; ".join(r.message("en") for r in report.failed) or "no line could be generated."
+    raise InputError(
+        zh=f"{len(report.failed)} 行没有生成（其余已输出）：{zh}",
+        en=f"{len(report.failed)} line(s) not generated (the rest were written): {en}",
+    )
+
+
+def print_summary(project: Project, report, track, outputs, wall_s: float, lang: str = "en") -> None:
+    """The table printed after a run: one row per line, then the totals."""
+    results = {r.line_id: r for r in report.results}
+    print(f"{'#':>3}  {'scene':<14}{'speaker':<10}{'status':<10}{'natural':>8}{'slot':>8}{'stretch':>8}  file")
+    for p in track.placements:
+        line = project.lines[p.index]
+        status = results[line.id].status if line.id in results else "-"
+        flag = f"  ! {p.suggestion(lang)}" if p.flagged else ""
+        file = outputs.line_files.get(line.id)
+        print(
+            f"{p.index + 1:>3}  {line.scene[:13]:<14}{line.speaker[:9]:<10}{status:<10}{p.natural_s:>7.2f}s"
+            f"{p.end_s - p.start_s:>7.2f}s{p.stretch:>8.2f}  {file.name if file else '-'}{flag}"
+        )
+    audio_s = sum(len(c) for c in track.clips.values()) / track.sr
+    print(
+        f"lines {len(project.lines)} (generated {report.count('generated')}, reused {report.count('reused')}, "
+        f"locked {report.count('locked')}, failed {len(report.failed)}) · total audio {audio_s:.2f} s · "
+        f"track {track.seconds:.2f} s ({track.mode} mode) · wall time {wall_s:.1f} s · "
+        f"lines over their slot {len(track.flagged)}"
+    )
+    print(f"zip: {outputs.zip}")

@@ -1,0 +1,69 @@
+"""Put the dub track into a copy of the video (ffmpeg from imageio-ffmpeg; the video stream is copied).
+
+Modes: ``replace`` drops the original audio; ``keep`` mixes it under the dub
+at full level; ``duck`` lowers it by ``duck_db`` under the dub (constant, so
+music and effects stay audible but never compete with the voice).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from ..errors import InputError, NotFoundError, StorageError
+
+MUX_MODES = ("replace", "keep", "duck")
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def probe_streams(video: str | Path) -> tuple[bool, bool]:
+    """(has video, has audio) of ``video``; a file ffmpeg cannot read has neither."""
+    proc = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(video)], capture_output=True, text=True, timeout=60)
+    streams = re.findall(r"Stream #\S+.*?: (Video|Audio):", proc.stderr)
+    video_streams = [s for s in re.findall(r"Stream #\S+.*?: Video: (\w+)", proc.stderr) if s not in ("png", "mjpeg")]
+    return bool(video_streams), "Audio" in streams
+
+
+def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duck", duck_db: float = -14.0) -> Path:
+    """Write ``dest``: ``video``'s picture with ``track`` as its sound (see the module docstring for ``mode``)."""
+    video, track, dest = Path(video), Path(track), Path(dest)
+    if mode not in MUX_MODES:
+        raise InputError(
+            zh=f"不认识的混音方式 “{mode}”。可选：{', '.join(MUX_MODES)}。",
+            en=f"Unknown mix mode '{mode}'. Choose one of {', '.join(MUX_MODES)}.",
+        )
+    if not video.is_file():
+        raise NotFoundError(zh=f"找不到视频文件：{video.name}", en=f"Video file not found: {video.name}")
+    has_video, has_audio = probe_streams(video)
+    if not has_video:
+        raise InputError(
+            zh=f"{video.name} 不是视频文件（里面没有画面）。请选择 mp4、mov、mkv 等视频。",
+            en=f"{video.name} is not a video (it has no picture). Choose an mp4, mov, mkv or similar video.",
+        )
+    command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-i", str(track)]
+    if mode == "replace" or not has_audio:
+        command += ["-map", "0:v:0", "-map", "1:a:0"]
+    else:
+        gain = "1.0" if mode == "keep" else f"{10 ** (duck_db / 20):.4f}"
+        graph = f"[0:a:0]volume={gain}[bed];[bed][1:a:0]amix=inputs=2:duration=first:normalize=0[mix]"
+        command += ["-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]"]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.part{dest.suffix}")
+    command += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(tmp)]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise StorageError(
+                zh=f"ffmpeg 无法合成视频：{proc.stderr.strip()[-300:]}",
+                en=f"ffmpeg could not write the video: {proc.stderr.strip()[-300:]}",
+            )
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

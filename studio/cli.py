@@ -1,0 +1,477 @@
+"""The command line: ``python -m studio COMMAND``. A thin adapter over the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import InputError, StudioError
+from .progress import TqdmProgress
+
+
+def user_language() -> str:
+    """'zh' or 'en' from STUDIO_LANG, then the locale variables."""
+    for var in ("STUDIO_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _engine(args):
+    from .engine import Engine
+    from .models import ModelManager
+    from .settings import Settings
+
+    settings = Settings.load()
+    settings.device = args.device or settings.device
+    settings.dtype = args.dtype or settings.dtype
+    return Engine(ModelManager(settings))
+
+
+def _write_result(result, args, voice: str = "") -> None:
+    from .export import Tags, export_audio
+
+    tags = Tags(title=Path(args.out).stem, voice=voice, model=result.model)
+    path = export_audio(result.samples, result.sr, args.out, sample_rate=args.sample_rate, tags=tags)
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k != "max_new_tokens")
+    print(f"{path}  {result.seconds:.2f} s of audio, seed {result.seed}, {result.model}  ({timing})")
+    lang = user_language()
+    if result.model_text:
+        print(f"sent to the model: {result.model_text}")
+    if result.instruction:
+        print(f"instruction: {result.instruction}")
+    if result.fit is not None:
+        print(f"fitted to {result.seconds:.3f} s (stretch x{result.fit.stretch:.3f})")
+    for note in result.notes:
+        print(f"note: {note.message(lang)}", file=sys.stderr)
+
+
+def _read_text(args) -> str:
+    if getattr(args, "text_file", None):
+        try:
+            return Path(args.text_file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                zh=f"无法读取文本文件 {args.text_file}：{exc}。请提供 UTF-8 编码的文本文件。",
+                en=f"Cannot read the text file {args.text_file}: {exc}. Give a UTF-8 text file.",
+            ) from exc
+    return args.text or ""
+
+
+def _delivery(args):
+    from .engine import Delivery
+
+    return Delivery(
+        duration=args.duration,
+        ratio=args.ratio,
+        takes=args.takes,
+        loudness=None if args.no_polish else args.loudness,
+    )
+
+
+def _common(args) -> dict:
+    """Keyword arguments every generating engine call takes."""
+    from .style import sampling_preset
+
+    return dict(
+        language=args.language,
+        model=args.model,
+        seed=args.seed,
+        sampling=sampling_preset(args.sampling) if args.sampling else None,
+        delivery=_delivery(args),
+        normalize=not args.no_normalize,
+    )
+
+
+def _run(name: str, call):
+    """Run ``call(progress)`` under a tqdm bar; Ctrl-C cancels cleanly."""
+    progress = TqdmProgress(name)
+    try:
+        return call(progress)
+    finally:
+        progress.close()
+
+
+def cmd_clone(args) -> None:
+    if not args.voice and not args.voice_audio:
+        raise InputError(
+            zh="请用 --voice 指定已保存的声音，或用 --voice-audio 给出参考音频。",
+            en="Name a saved voice with --voice, or give a reference clip with --voice-audio.",
+        )
+    engine = _engine(args)
+    result = _run(
+        "clone",
+        lambda progress: engine.clone(
+            _read_text(args),
+            args.voice_audio,
+            transcript=args.voice_text or "",
+            x_vector_only=args.x_vector_only,
+            progress=progress,
+            voice=args.voice,
+            clip=args.clip,
+            **_common(args),
+        ),
+    )
+    _write_result(result, args, voice=args.voice or Path(args.voice_audio).stem)
+
+
+def cmd_custom(args) -> None:
+    engine = _engine(args)
+    result = _run(
+        "custom",
+        lambda progress: engine.custom(
+            _read_text(args),
+            args.speaker,
+            instruct=args.instruct or "",
+            progress=progress,
+            emotion=args.emotion,
+            intensity=args.intensity,
+            **_common(args),
+        ),
+    )
+    _write_result(result, args, voice=args.speaker)
+
+
+def cmd_design(args) -> None:
+    engine = _engine(args)
+    result = _run(
+        "design",
+        lambda progress: engine.design(
+            _read_text(args),
+            args.description,
+            progress=progress,
+            emotion=args.emotion,
+            intensity=args.intensity,
+            **_common(args),
+        ),
+    )
+    _write_result(result, args, voice="designed")
+
+
+def cmd_pinyin(args) -> None:
+    from .engine import Engine
+
+    prepared = Engine().prepare_text(_read_text(args), normalize=not args.no_normalize)
+    if args.json:
+        from dataclasses import asdict as as_dict
+
+        print(
+            json.dumps(
+                {
+                    "display_text": prepared.display_text,
+                    "model_text": prepared.model_text,
+                    "readings": [as_dict(r) for r in prepared.readings],
+                    "warnings": [w.message(user_language()) for w in prepared.warnings],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for r in prepared.readings:
+        if r.is_polyphone or r.source != "pypinyin" or args.all:
+            mark = "*" if r.is_polyphone else " "
+            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {r.source:<10} {'/'.join(r.candidates)}  {r.note}")
+    print(f"text : {prepared.display_text}")
+    print(f"model: {prepared.model_text}")
+    for warning in prepared.warnings:
+        print(f"note: {warning.message(user_language())}")
+
+
+def _library():
+    from .voices import VoiceLibrary
+
+    return VoiceLibrary()
+
+
+def cmd_voices(args) -> None:
+    lib = _library()
+    lang = user_language()
+    action = args.voices_command
+    if action == "list":
+        voices = lib.list(tag=args.tag, query=args.query)
+        if not voices:
+            print("no saved voices yet: python -m studio voices add NAME --audio CLIP --transcript TEXT --consent")
+        for v in voices:
+            tags = ",".join(c.tag for c in v.clips)
+            print(f"{v.name:<20} {v.language:<8} clips: {tags:<24} {v.transcript[:40]}")
+    elif action == "check":
+        from .reference import prepare_reference
+
+        prepared = prepare_reference(args.audio, window=True)
+        report = prepared.report
+        print(
+            f"duration {report.duration_s:.2f} s, speech {report.speech_s:.2f} s ({report.speech_ratio:.0%}), "
+            f"SNR {report.snr_db:.0f} dB, clipping {report.clipping_ratio:.2%}, {report.sample_rate} Hz, "
+            f"loudness {report.loudness_lufs if report.loudness_lufs is not None else float('nan'):.1f} LUFS"
+        )
+        span = prepared.source_span
+        print(
+            f"kept {span[0]:.2f}-{span[1]:.2f} s ({prepared.audio.seconds:.2f} s){' [window]' if prepared.windowed else ''}"
+        )
+        for finding in report.findings:
+            print(f"{finding.level}: {finding.message(lang)}")
+    elif action == "add":
+        voice = lib.create(
+            args.name,
+            args.audio,
+            args.transcript or "",
+            language=args.language,
+            tags=args.tags or (),
+            consent=args.consent,
+            notes=args.notes or "",
+        )
+        print(f"saved voice '{voice.name}' in {voice.path}")
+    elif action == "add-clip":
+        voice = lib.add_clip(args.name, args.audio, args.tag, args.transcript or "", replace_existing=args.replace)
+        print(f"'{voice.name}' now has clips: {', '.join(c.tag for c in voice.clips)}")
+    elif action == "show":
+        v = lib.get(args.name)
+        print(json.dumps(v.to_profile(), ensure_ascii=False, indent=2))
+    elif action == "rename":
+        print(f"renamed to '{lib.rename(args.name, args.new_name).name}'")
+    elif action == "remove":
+        lib.delete(args.name)
+        print(f"moved '{args.name}' to the trash (python -m studio voices restore '{args.name}' brings it back)")
+    elif action == "restore":
+        print(f"restored '{lib.restore(args.name).name}'")
+    elif action == "export":
+        print(lib.export(args.name, args.zip))
+    elif action == "import":
+        print(f"imported '{lib.import_(args.zip, name=args.name).name}'")
+
+
+def add_voices_parser(sub) -> None:
+    """The ``voices`` command group: the saved-voice library."""
+    p = sub.add_parser("voices", help="the voice library: list, check, add, add-clip, show, rename, remove, ...")
+    vs = p.add_subparsers(dest="voices_command", required=True)
+    q = vs.add_parser("list", help="list saved voices")
+    q.add_argument("--tag")
+    q.add_argument("--query")
+    q = vs.add_parser("check", help="quality report of a reference clip and the part that would be kept")
+    q.add_argument("audio")
+    q = vs.add_parser("add", help="save a new voice from a reference clip")
+    q.add_argument("name")
+    q.add_argument("--audio", required=True, help="reference clip (wav, mp3, flac, ogg, m4a)")
+    q.add_argument("--transcript", help="what the clip says, word for word")
+    q.add_argument("--language", default="auto")
+    q.add_argument("--tags", nargs="*")
+    q.add_argument("--notes")
+    q.add_argument("--consent", action="store_true", help="confirm this is your voice or you may clone it")
+    q = vs.add_parser("add-clip", help="add a clip tagged with an emotion or style (happy, whisper, 开心...)")
+    q.add_argument("name")
+    q.add_argument("--audio", required=True)
+    q.add_argument("--tag", required=True)
+    q.add_argument("--transcript")
+    q.add_argument("--replace", action="store_true", help="replace a clip with the same tag")
+    for action in ("show", "remove", "restore"):
+        vs.add_parser(action).add_argument("name")
+    q = vs.add_parser("rename")
+    q.add_argument("name")
+    q.add_argument("new_name")
+    q = vs.add_parser("export", help="write a voice to a zip archive")
+    q.add_argument("name")
+    q.add_argument("zip")
+    q = vs.add_parser("import", help="add a voice from a zip archive")
+    q.add_argument("zip")
+    q.add_argument("--name", help="save under another name")
+    p.set_defaults(func=cmd_voices)
+
+
+def cmd_models(args) -> None:
+    from .models import ModelManager
+
+    rows = ModelManager().statuses()
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+        return
+    print(f"{'id':<16}{'kind':<14}{'downloaded':<12}{'disk MB':>9}  path")
+    for r in rows:
+        print(f"{r.id:<16}{r.kind:<14}{'yes' if r.downloaded else 'no':<12}{r.disk_mb:>9.0f}  {r.path}")
+
+
+def cmd_download(args) -> None:
+    from . import checkpoints
+    from .registry import get_spec
+    from .settings import Settings
+
+    progress = TqdmProgress("download")
+    try:
+        path = checkpoints.download(get_spec(args.model), args.endpoint or Settings.load().endpoint or None, progress)
+    finally:
+        progress.close()
+    print(path)
+
+
+def doctor_report() -> list[tuple[str, str, bool]]:
+    """(check, finding, ok) rows describing this install."""
+    rows: list[tuple[str, str, bool]] = [("python", platform.python_version(), sys.version_info >= (3, 10))]
+    try:
+        import torch
+
+        rows.append(("torch", torch.__version__, True))
+    except Exception as exc:
+        rows.append(("torch", f"not importable: {exc}", False))
+        return rows
+    from .device import choose_placement, probe
+    from .models import ModelManager
+    from .settings import Settings
+
+    caps = probe()
+    settings = Settings.load()
+    try:
+        placement = choose_placement(caps, settings.device, settings.dtype)
+        rows.append(("device", f"{placement.device} ({placement.dtype}, attention {placement.attention})", True))
+    except StudioError as exc:
+        rows.append(("device", exc.message(user_language()), False))
+    if caps.cuda:
+        free, total = torch.cuda.mem_get_info()
+        rows.append(("gpu memory", f"{free / 1e9:.1f} GB free of {total / 1e9:.1f} GB", True))
+    import psutil
+
+    rows.append(("ram", f"{psutil.virtual_memory().available / 1e9:.1f} GB available", True))
+    from .paths import studio_home
+
+    home = studio_home()
+    rows.append(("data folder", f"{home} ({shutil.disk_usage(home).free / 1e9:.0f} GB free)", os.access(home, os.W_OK)))
+    try:
+        from .backend import qwen_tts
+
+        rows.append(("qwen-tts", qwen_tts().__name__ + " imports", True))
+    except Exception as exc:
+        rows.append(("qwen-tts", f"cannot import: {type(exc).__name__}: {exc}", False))
+    present = [r.id for r in ModelManager(settings, caps).statuses() if r.downloaded]
+    rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
+    if os.environ.get("STUDIO_MODEL"):
+        rows.append(("STUDIO_MODEL", os.environ["STUDIO_MODEL"], True))
+    return rows
+
+
+def cmd_doctor(args) -> int:
+    rows = doctor_report()
+    for name, finding, ok in rows:
+        print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
+    return 0 if all(ok for _, _, ok in rows) else 1
+
+
+def cmd_make_test_checkpoint(args) -> None:
+    from .random_checkpoint import build_random_checkpoint
+
+    path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed)
+    print(f"{path}  (random weights: its audio is noise)")
+
+
+def _emotion_options(p: argparse.ArgumentParser) -> None:
+    from .style import emotions
+
+    p.add_argument("--emotion", choices=[e.id for e in emotions()], help="emotion preset (presets/emotions.json)")
+    p.add_argument("--intensity", type=float, default=0.5, help="emotion intensity 0-1 (default 0.5)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m studio", description="Qwen Voice Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def generating(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        text = p.add_mutually_exclusive_group(required=True)
+        text.add_argument("--text", help="text to speak")
+        text.add_argument("--text-file", help="UTF-8 file with the text to speak")
+        p.add_argument("--out", required=True, help="output audio file (.wav, .mp3, .flac, .ogg)")
+        p.add_argument("--sample-rate", type=int, choices=[24000, 44100, 48000], help="output rate (default 24000)")
+        p.add_argument("--language", default="Auto", help="Auto, Chinese, English, Japanese, ... (default Auto)")
+        p.add_argument(
+            "--model",
+            help="registry id (0.6b-base, 1.7b-base, 0.6b-custom, 1.7b-custom, 1.7b-design) "
+            "or a local checkpoint folder; default: STUDIO_MODEL or the registry default",
+        )
+        p.add_argument("--seed", type=int, help="seed for a reproducible result")
+        p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="override the device")
+        p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
+        p.add_argument("--duration", type=float, help="exact length of the result in seconds")
+        p.add_argument("--ratio", type=float, help="length as a ratio of the natural length (0.5-2.0)")
+        p.add_argument("--takes", type=int, default=1, help="with --duration: generate N takes, keep the closest")
+        p.add_argument("--loudness", type=float, default=-16.0, help="integrated loudness in LUFS (default -16)")
+        p.add_argument("--no-polish", action="store_true", help="leave loudness and peaks as generated")
+        p.add_argument("--no-normalize", action="store_true", help="read numbers and symbols as written")
+        p.add_argument("--sampling", help="sampling preset from presets/sampling.json (default, stable, natural, ...)")
+        return p
+
+    p = generating("clone", "clone a voice from a reference clip (Base models)")
+    p.add_argument("--voice", help="a saved voice (python -m studio voices list)")
+    p.add_argument("--clip", help="with --voice: the tag of the clip to use (e.g. happy); default neutral")
+    p.add_argument("--voice-audio", help="reference clip, 3-10 s ideal (instead of --voice)")
+    p.add_argument("--voice-text", help="transcript of the reference clip (needed unless --x-vector-only)")
+    p.add_argument("--x-vector-only", action="store_true", help="use only the speaker embedding (no transcript)")
+    p.set_defaults(func=cmd_clone)
+
+    p = generating("custom", "speak with a preset speaker (CustomVoice models)")
+    p.add_argument(
+        "--speaker", required=True, help="Vivian, Serena, Uncle_Fu, Dylan, Eric, Ryan, Aiden, Ono_Anna, Sohee"
+    )
+    p.add_argument("--instruct", help="style instruction (1.7B CustomVoice only)")
+    _emotion_options(p)
+    p.set_defaults(func=cmd_custom)
+
+    p = generating("design", "make a voice from a description (VoiceDesign model)")
+    p.add_argument("--description", required=True, help="what the voice sounds like")
+    _emotion_options(p)
+    p.set_defaults(func=cmd_design)
+
+    p = sub.add_parser("pinyin", help="show the readings the studio predicts and the text sent to the model")
+    text = p.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text")
+    text.add_argument("--text-file")
+    p.add_argument("--all", action="store_true", help="every character, not only polyphones and overrides")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-normalize", action="store_true")
+    p.set_defaults(func=cmd_pinyin)
+
+    add_voices_parser(sub)
+
+    p = sub.add_parser("models", help="list the official checkpoints and their state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("download", help="download an official checkpoint")
+    p.add_argument("model", help="registry id, e.g. 0.6b-base")
+    p.add_argument("--endpoint", help="hub mirror, e.g. https://hf-mirror.com")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("doctor", help="check the install: python, torch, device, memory, checkpoints")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
+    p.add_argument("out_dir")
+    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design"])
+    p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_make_test_checkpoint)
+
+    from .api.cli import add_serve_parser
+    from .dubbing.cli import add_dub_parser
+
+    add_serve_parser(sub)
+    add_dub_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for a user error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except StudioError as exc:
+        print(f"error: {exc.message(user_language())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130

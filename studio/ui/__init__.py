@@ -1,0 +1,1 @@
+"""The Gradio UI: a thin adapter over :mod:`studio.engine`."""

@@ -1,0 +1,71 @@
+"""Assemble the Blocks app from its tabs, and launch it."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import desktop, space
+from ..engine import Engine
+from .common import UiContext
+from .dubbing_tab import build_dubbing_tab
+from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
+from .i18n import LANG_CHOICES, t
+from .models_tab import _runtime, _table, build_models_tab
+from .voice_tab import build_voice_tab
+
+#: Requests waiting beyond this are refused with a "queue full" message.
+QUEUE_SIZE = 32
+
+
+def build_app(engine: Engine | None = None) -> gr.Blocks:
+    """Build the studio's Blocks app over ``engine`` (a new one if None). Loads no model."""
+    ctx = UiContext(engine or Engine())
+    default_lang = (
+        ctx.engine.manager.settings.language if ctx.engine.manager.settings.language in ("zh", "en") else "zh"
+    )
+    with gr.Blocks(title="Qwen Voice Studio", analytics_enabled=False) as demo:
+        lang_state = gr.State(default_lang)
+        with gr.Row():
+            ctx.loc(gr.Markdown(t("title", "zh")), value="title")
+            switch = ctx.loc(
+                gr.Radio(LANG_CHOICES, value=default_lang, label=t("ui_language", "zh"), scale=0), label="ui_language"
+            )
+        ctx.loc(gr.Markdown(t("lawful_use", "zh")), value="lawful_use")
+        first_run = gr.Markdown(visible=False)
+        with gr.Tabs():
+            with ctx.loc(gr.Tab(t("tab_clone", "zh")), label="tab_clone"):
+                build_clone_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_voices", "zh")), label="tab_voices"):
+                build_voice_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_custom", "zh")), label="tab_custom"):
+                build_custom_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_design", "zh")), label="tab_design"):
+                build_design_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_dubbing", "zh")), label="tab_dubbing"):
+                build_dubbing_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
+                table, runtime = build_models_tab(ctx, lang_state)
+                if not space.enabled():
+                    logs = ctx.loc(gr.Button(t("open_logs", "zh"), size="sm"), value="open_logs")
+                    logs_message = gr.Markdown()
+                    logs.click(
+                        desktop.open_logs_folder, [lang_state], [logs_message], api_visibility="private", queue=False
+                    )
+
+        def switch_language(lang):
+            return [lang, *ctx.loc.updates(lang)]
+
+        switch.change(
+            switch_language, [switch], [lang_state, *ctx.loc.components], api_name="set_language", queue=False
+        )
+        demo.load(lambda: (_table(ctx), _runtime(ctx)), None, [table, runtime], api_visibility="private")
+        demo.load(
+            lambda lang: gr.update(value=desktop.first_run_markdown(lang), visible=desktop.needs_first_run()),
+            [lang_state],
+            [first_run],
+            api_visibility="private",
+        )
+        if default_lang != "zh":
+            demo.load(switch_language, [switch], [lang_state, *ctx.loc.components], api_visibility="private")
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    return demo

@@ -1,0 +1,127 @@
+"""What every tab shares: localisation, the one error-to-message mapping, progress and cancel."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gradio as gr
+import numpy as np
+
+from ..engine import Engine
+from ..errors import StudioError
+from ..progress import CancelToken, ProgressFn
+from .i18n import t
+
+log = logging.getLogger(__name__)
+
+
+class Localizer:
+    """Remembers which component shows which string, to re-label them all on a language switch."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[gr.components.Component, dict[str, str]]] = []
+
+    def __call__(self, component, **keys: str):
+        """Register ``component``; ``keys`` maps an attribute (label, value, info, placeholder) to a string key."""
+        self._items.append((component, keys))
+        return component
+
+    @property
+    def components(self) -> list:
+        """The registered components, in order."""
+        return [c for c, _ in self._items]
+
+    def updates(self, lang: str) -> list:
+        """One ``gr.update`` per component, in :attr:`components` order."""
+        return [gr.update(**{attr: t(key, lang) for attr, key in keys.items()}) for _, keys in self._items]
+
+
+@dataclass
+class UiContext:
+    """The engine and per-session state behind one Blocks app."""
+
+    engine: Engine
+    loc: Localizer = field(default_factory=Localizer)
+    _tokens: dict[str, CancelToken] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def cancel_token(self, request: gr.Request | None) -> CancelToken:
+        """A fresh cancel token for this browser session (replacing its previous one)."""
+        key = getattr(request, "session_hash", None) or "default"
+        with self._guard:
+            token = self._tokens[key] = CancelToken()
+        return token
+
+    def cancel(self, request: gr.Request | None) -> None:
+        """Cancel the running job of this browser session, if any."""
+        key = getattr(request, "session_hash", None) or "default"
+        with self._guard:
+            token = self._tokens.get(key)
+        if token is not None:
+            token.cancel()
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn a :class:`StudioError` into ``gr.Error`` in the session's language: the UI's one mapping.
+
+    The wrapped handler must take ``lang`` as its first argument. Unexpected
+    errors are logged and shown as a short message; the app keeps running.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(lang, *args, **kwargs):
+        try:
+            return fn(lang, *args, **kwargs)
+        except StudioError as exc:
+            raise gr.Error(exc.message(lang), print_exception=False) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:
+            log.exception("unexpected error in %s", fn.__name__)
+            message = "内部错误：" if lang == "zh" else "Internal error: "
+            raise gr.Error(f"{message}{type(exc).__name__}: {exc}") from exc
+
+    return wrapper
+
+
+def gradio_progress(progress: gr.Progress) -> ProgressFn:
+    """Adapt the engine's progress callback to a Gradio progress bar."""
+
+    def report(fraction: float | None, message: str) -> None:
+        progress(fraction if fraction is not None else 0.0, desc=message)
+
+    return report
+
+
+def audio_output(samples: np.ndarray, sr: int) -> tuple[int, np.ndarray]:
+    """Samples as Gradio's ``(sr, int16 array)`` (no float conversion warning)."""
+    return sr, (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def result_markdown(result, lang: str) -> str:
+    """One line describing a generation."""
+    text = t(
+        "result_info",
+        lang,
+        seconds=result.seconds,
+        seed=result.seed,
+        model=result.model,
+        gen=result.timings.get("generate", 0.0),
+    )
+    if "load" in result.timings:
+        text += t("loaded_in", lang, load=result.timings["load"])
+    if result.fit is not None:
+        text += t("fit_info", lang, seconds=result.seconds, stretch=result.fit.stretch)
+    if result.segments > 1:
+        text += t("segments_info", lang, n=result.segments)
+    if result.instruction:
+        text += "\n\n" + t("instruction_info", lang, text=result.instruction)
+    if result.model_text:
+        text += "\n\n" + t("sent_to_model", lang, text=result.model_text)
+    for note in result.notes:
+        text += f"\n- {note.message(lang)}"
+    return text

@@ -1,0 +1,189 @@
+"""Controls the generating tabs share: the readings view, the dictionary, timing and emotion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..engine import Delivery, Engine
+from ..errors import StudioError
+from ..style import emotions
+from ..text import PronunciationDictionary, pinyin_report
+from ..text.dictionary import DEFAULT_PATH as DICTIONARY_PATH
+from ..text.pins import set_pin
+from .common import UiContext, user_errors
+from .i18n import t
+
+#: Radio value that removes a pin.
+UNPIN = "—"
+
+
+def reading_highlights(engine: Engine, text: str) -> list[tuple[str, str | None]]:
+    """One ``(character, label)`` per character of ``text``: polyphones and pinned characters carry their pinyin.
+
+    Index ``i`` of the list is index ``i`` of ``text``, so a click maps straight
+    back to the character to pin.
+    """
+    if not (text or "").strip():
+        return []
+    labels: dict[int, str] = {}
+    for entry in pinyin_report(text, dictionary=engine.dictionary):
+        if entry["position"] in labels or not (entry["is_polyphone"] or entry["source"] != "pypinyin"):
+            continue
+        mark = "📌" if entry["source"] == "pinned" else ""
+        labels[entry["position"]] = f"{mark}{entry['pinyin']}"
+    return [(char, labels.get(i)) for i, char in enumerate(text)]
+
+
+def reading_candidates(engine: Engine, text: str, position: int) -> list[str]:
+    """The readings (tone marks) a user can pin on the character at ``position``."""
+    for entry in pinyin_report(text, dictionary=engine.dictionary):
+        if entry["position"] == position:
+            return list(entry["candidates"])
+    return []
+
+
+def model_text_markdown(engine: Engine, text: str, normalize: bool, lang: str) -> str:
+    """What will be sent to the model, and what preparation changed."""
+    if not (text or "").strip():
+        return ""
+    prepared = engine.prepare_text(text, normalize=normalize)
+    lines = [t("sent_to_model", lang, text=prepared.model_text)]
+    lines += [f"- {w.message(lang)}" for w in prepared.warnings]
+    lines += [f"- {a.rule.word} → {a.rule.value}" for a in prepared.applied_rules]
+    return "\n".join(lines)
+
+
+@dataclass
+class TextPanel:
+    """The readings view under a text box."""
+
+    normalize: gr.Checkbox
+
+
+def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox) -> TextPanel:
+    """Readings view (click a highlighted character to pin its reading), model text, dictionary editor."""
+    with ctx.loc(gr.Accordion(t("readings", "zh"), open=False), label="readings"):
+        normalize = ctx.loc(
+            gr.Checkbox(value=True, label=t("normalize", "zh"), info=t("normalize_info", "zh")),
+            label="normalize",
+            info="normalize_info",
+        )
+        check = ctx.loc(gr.Button(t("check_readings", "zh"), size="sm"), value="check_readings")
+        highlights = ctx.loc(
+            gr.HighlightedText(label=t("readings_view", "zh"), combine_adjacent=False, show_legend=False),
+            label="readings_view",
+        )
+        position = gr.State(-1)
+        choice = ctx.loc(gr.Radio([], label=t("pin_reading", "zh"), visible=False), label="pin_reading")
+        sent = gr.Markdown()
+        with ctx.loc(gr.Accordion(t("dictionary", "zh"), open=False), label="dictionary"):
+            rules = ctx.loc(
+                gr.Code(value=_dictionary_text(), language=None, label=t("dictionary_rules", "zh"), lines=8),
+                label="dictionary_rules",
+            )
+            save_rules = ctx.loc(gr.Button(t("save", "zh"), size="sm"), value="save")
+            saved = gr.Markdown()
+
+    @user_errors
+    def analyse(lang, text, norm):
+        return reading_highlights(ctx.engine, text), model_text_markdown(ctx.engine, text, norm, lang)
+
+    def pick(lang, text, evt: gr.SelectData):
+        position = evt.index if isinstance(evt.index, int) else evt.index[0]
+        try:
+            candidates = reading_candidates(ctx.engine, text, position)
+        except StudioError:
+            candidates = []
+        if not candidates:
+            return -1, gr.update(visible=False, choices=[])
+        return position, gr.update(visible=True, choices=[*candidates, UNPIN], value=None)
+
+    @user_errors
+    def pin(lang, text, pos, reading, norm):
+        if pos < 0 or not reading:
+            return gr.update(), gr.update(), gr.update()
+        text = set_pin(text, pos, None if reading == UNPIN else reading)
+        return text, reading_highlights(ctx.engine, text), model_text_markdown(ctx.engine, text, norm, lang)
+
+    @user_errors
+    def save_dictionary(lang, tsv):
+        dictionary = PronunciationDictionary.from_tsv(tsv or "", source=DICTIONARY_PATH.name)
+        dictionary.save(DICTIONARY_PATH)
+        return t("dictionary_saved", lang, count=len(dictionary.rules()))
+
+    check.click(analyse, [lang_state, text_box, normalize], [highlights, sent], api_visibility="private")
+    text_box.blur(analyse, [lang_state, text_box, normalize], [highlights, sent], api_visibility="private")
+    highlights.select(pick, [lang_state, text_box], [position, choice], api_visibility="private")
+    choice.input(
+        pin, [lang_state, text_box, position, choice, normalize], [text_box, highlights, sent], api_visibility="private"
+    )
+    save_rules.click(save_dictionary, [lang_state, rules], [saved], api_visibility="private")
+    return TextPanel(normalize=normalize)
+
+
+def _dictionary_text() -> str:
+    return DICTIONARY_PATH.read_text(encoding="utf-8") if DICTIONARY_PATH.exists() else ""
+
+
+@dataclass
+class DeliveryControls:
+    """Exact-duration controls."""
+
+    duration: gr.Number
+    ratio: gr.Slider
+    takes: gr.Slider
+
+    @property
+    def inputs(self) -> list:
+        return [self.duration, self.ratio, self.takes]
+
+
+def build_delivery_controls(ctx: UiContext) -> DeliveryControls:
+    """Target length in seconds or as a ratio of the natural length, and how many takes to choose from."""
+    with ctx.loc(gr.Accordion(t("timing", "zh"), open=False), label="timing"), gr.Row():
+        duration = ctx.loc(
+            gr.Number(value=0, minimum=0, label=t("duration", "zh"), info=t("duration_info", "zh")),
+            label="duration",
+            info="duration_info",
+        )
+        ratio = ctx.loc(
+            gr.Slider(0.5, 2.0, value=1.0, step=0.05, label=t("ratio", "zh"), info=t("ratio_info", "zh")),
+            label="ratio",
+            info="ratio_info",
+        )
+        takes = ctx.loc(
+            gr.Slider(1, 8, value=1, step=1, label=t("takes", "zh"), info=t("takes_info", "zh")),
+            label="takes",
+            info="takes_info",
+        )
+    return DeliveryControls(duration, ratio, takes)
+
+
+def delivery_from(duration, ratio, takes) -> Delivery:
+    """The engine's :class:`Delivery` from the controls' values (0 s and ratio 1 mean natural length)."""
+    seconds = float(duration) if duration not in (None, "") else 0.0
+    factor = float(ratio) if ratio not in (None, "") else 1.0
+    return Delivery(
+        duration=seconds if seconds != 0 else None,
+        ratio=factor if seconds == 0 and abs(factor - 1.0) > 1e-9 else None,
+        takes=int(takes or 1),
+    )
+
+
+def emotion_choices() -> list[tuple[str, str]]:
+    """Dropdown choices for the emotion presets ('' = none)."""
+    return [("—", ""), *[(f"{e.zh} / {e.en}", e.id) for e in emotions()]]
+
+
+def build_emotion_controls(ctx: UiContext) -> tuple[gr.Dropdown, gr.Slider]:
+    """Emotion preset and its intensity."""
+    with gr.Row():
+        emotion = ctx.loc(gr.Dropdown(emotion_choices(), value="", label=t("emotion", "zh")), label="emotion")
+        intensity = ctx.loc(
+            gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=t("intensity", "zh"), info=t("intensity_info", "zh")),
+            label="intensity",
+            info="intensity_info",
+        )
+    return emotion, intensity

@@ -1,0 +1,397 @@
+"""The Dubbing tab: edit a project in a table, map speakers to voices, generate, fit and export.
+
+Every handler reads the project from its folder, applies the table, acts and
+saves, so two browser tabs never hold diverging copies and nothing is lost
+when the page closes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ..dubbing.project import Line, Project, check_line
+from ..errors import InputError
+from ..paths import outputs_dir
+from .common import UiContext, audio_output, gradio_progress, user_errors
+from .i18n import t
+
+_HEADERS = [
+    "#",
+    "id",
+    "scene",
+    "speaker",
+    "text",
+    "emotion",
+    "intensity",
+    "duration",
+    "start",
+    "end",
+    "locked",
+    "takes",
+]
+_DEFAULT_FOLDER = "dubbing/my-dub"
+
+
+def _rows(project: Project) -> list[list]:
+    return [
+        [
+            i + 1,
+            line.id,
+            line.scene,
+            line.speaker,
+            line.text,
+            line.emotion,
+            line.intensity,
+            "" if line.duration is None else line.duration,
+            "" if line.start is None else line.start,
+            "" if line.end is None else line.end,
+            line.locked,
+            f"{line.chosen + 1}/{len(line.takes)}" if line.takes else "",
+        ]
+        for i, line in enumerate(project.lines)
+    ]
+
+
+def _records(table) -> list[list]:
+    if table is None:
+        return []
+    if hasattr(table, "values") and hasattr(table, "columns"):  # pandas
+        return table.values.tolist()
+    return list(table.get("data", [])) if isinstance(table, dict) else list(table)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
+def apply_table(project: Project, table, voices_table) -> Project:
+    """Replace ``project``'s lines and voices with the edited tables, keeping each known line's takes."""
+    known = {line.id: line for line in project.lines}
+    lines = []
+    for i, row in enumerate(r for r in _records(table) if any(not _blank(c) for c in r[2:5])):
+        values = dict(zip(_HEADERS, list(row) + [""] * (len(_HEADERS) - len(row)), strict=False))
+        old = known.get(str(values["id"]).strip())
+        line = Line(
+            scene=str(values["scene"] or ""),
+            speaker=str(values["speaker"] or ""),
+            text=str(values["text"] or ""),
+            emotion="" if _blank(values["emotion"]) else str(values["emotion"]),
+            intensity=0.5 if _blank(values["intensity"]) else values["intensity"],
+            duration=None if _blank(values["duration"]) else values["duration"],
+            start=None if _blank(values["start"]) else values["start"],
+            end=None if _blank(values["end"]) else values["end"],
+            locked=str(values["locked"]).lower() in ("true", "1", "yes", "x", "✓"),
+        )
+        if old is not None:
+            line.id, line.takes, line.chosen = old.id, old.takes, old.chosen
+        lines.append(check_line(line, i))
+    project.lines = lines
+    project.voices = {
+        str(r[0]).strip(): str(r[1]).strip()
+        for r in _records(voices_table)
+        if len(r) >= 2 and not _blank(r[0]) and not _blank(r[1])
+    }
+    return project
+
+
+def _folder(value: str) -> Path:
+    value = (value or "").strip() or _DEFAULT_FOLDER
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else outputs_dir() / path
+
+
+def _open(folder: str) -> Project:
+    path = _folder(folder)
+    if (path / "project.json").is_file():
+        return Project.load(path)
+    project = Project(name=path.name)
+    project.folder = path
+    return project
+
+
+def _voices_rows(project: Project) -> list[list[str]]:
+    speakers = dict.fromkeys([line.speaker for line in project.lines if line.speaker] + list(project.voices))
+    return [[s, project.voices.get(s, "")] for s in speakers] or [["", ""]]
+
+
+def _line_id(project: Project, number) -> str:
+    if _blank(number) or not 1 <= int(number) <= len(project.lines):
+        raise InputError(
+            zh=f"行号 {number} 无效：项目共有 {len(project.lines)} 行。",
+            en=f"Invalid line number {number}: the project has {len(project.lines)} lines.",
+        )
+    return project.lines[int(number) - 1].id
+
+
+def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
+    """The Dubbing tab (see the module docstring)."""
+    ctx.loc(gr.Markdown(t("dub_intro", "zh")), value="dub_intro")
+    with gr.Row():
+        folder = ctx.loc(gr.Textbox(value=_DEFAULT_FOLDER, label=t("dub_folder", "zh"), scale=3), label="dub_folder")
+        open_button = ctx.loc(gr.Button(t("dub_open", "zh")), value="dub_open")
+        upload = ctx.loc(
+            gr.File(
+                label=t("dub_import", "zh"),
+                file_types=[".txt", ".csv", ".tsv", ".yaml", ".yml", ".json", ".srt", ".vtt"],
+            ),
+            label="dub_import",
+        )
+    table = ctx.loc(
+        gr.Dataframe(headers=_HEADERS, interactive=True, wrap=True, label=t("dub_lines", "zh")), label="dub_lines"
+    )
+    with gr.Row():
+        voices = ctx.loc(
+            gr.Dataframe(headers=["speaker", "voice"], interactive=True, label=t("dub_voices", "zh"), scale=2),
+            label="dub_voices",
+        )
+        with gr.Column():
+            default_voice = ctx.loc(gr.Textbox(label=t("dub_default_voice", "zh")), label="dub_default_voice")
+            gap = ctx.loc(gr.Number(value=0.4, label=t("dub_gap", "zh")), label="dub_gap")
+            max_stretch = ctx.loc(
+                gr.Slider(1.0, 2.0, value=1.33, step=0.01, label=t("dub_max_stretch", "zh")), label="dub_max_stretch"
+            )
+            overlap = ctx.loc(gr.Checkbox(label=t("dub_overlap", "zh")), label="dub_overlap")
+            fmt = ctx.loc(
+                gr.Dropdown(["mp3", "wav", "flac", "ogg"], value="mp3", label=t("dub_format", "zh")),
+                label="dub_format",
+            )
+    with gr.Row():
+        save = ctx.loc(gr.Button(t("dub_save", "zh")), value="dub_save")
+        run_all = ctx.loc(gr.Button(t("dub_generate_all", "zh"), variant="primary"), value="dub_generate_all")
+        selection = ctx.loc(gr.Textbox(label=t("dub_selection", "zh")), label="dub_selection")
+        run_selected = ctx.loc(gr.Button(t("dub_generate_selected", "zh")), value="dub_generate_selected")
+        stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
+    with gr.Row():
+        number = ctx.loc(gr.Number(value=1, precision=0, label=t("dub_line", "zh")), label="dub_line")
+        play = ctx.loc(gr.Button(t("dub_play", "zh")), value="dub_play")
+        regenerate = ctx.loc(gr.Button(t("dub_regenerate", "zh")), value="dub_regenerate")
+        take = ctx.loc(gr.Number(value=1, precision=0, label=t("dub_take", "zh")), label="dub_take")
+        choose = ctx.loc(gr.Button(t("dub_choose_take", "zh")), value="dub_choose_take")
+        lock = ctx.loc(gr.Button(t("dub_lock", "zh")), value="dub_lock")
+    line_audio = ctx.loc(gr.Audio(label=t("dub_line_audio", "zh"), interactive=False), label="dub_line_audio")
+    build = ctx.loc(gr.Button(t("dub_build", "zh"), variant="primary"), value="dub_build")
+    with gr.Row():
+        track_audio = ctx.loc(gr.Audio(label=t("dub_track", "zh"), interactive=False), label="dub_track")
+        files = ctx.loc(gr.File(label=t("dub_files", "zh"), file_count="multiple"), label="dub_files")
+    status = gr.Markdown()
+
+    settings_inputs = [folder, table, voices, default_voice, gap, max_stretch, overlap, fmt]
+
+    def current(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value) -> Project:
+        project = apply_table(_open(folder_value), rows, voice_rows)
+        s = project.settings
+        s.default_voice, s.gap_s, s.max_stretch = (default or "").strip(), float(gap_value or 0), float(stretch)
+        s.allow_overlap, s.format = bool(allow), fmt_value
+        project.save()
+        return project
+
+    def shown(project: Project, message: str = ""):
+        s = project.settings
+        return (
+            _rows(project),
+            _voices_rows(project),
+            s.default_voice,
+            s.gap_s,
+            s.max_stretch,
+            s.allow_overlap,
+            s.format,
+            message,
+        )
+
+    view = [table, voices, default_voice, gap, max_stretch, overlap, fmt, status]
+
+    @user_errors
+    def do_open(lang, folder_value):
+        return shown(_open(folder_value))
+
+    @user_errors
+    def do_import(lang, folder_value, file):
+        from ..dubbing.scripts import import_script
+
+        if not file:
+            return shown(_open(folder_value))
+        project = _open(folder_value)
+        imported = import_script(getattr(file, "name", file))
+        project.lines, project.voices = imported.lines, {**project.voices, **imported.voices}
+        project.save()
+        return shown(project, t("dub_saved", lang, path=project.folder))
+
+    @user_errors
+    def do_save(lang, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        return shown(project, t("dub_saved", lang, path=project.folder))
+
+    def generate(lang, values, only, force, request, progress):
+        from ..dubbing.runner import run_project
+
+        project = current(*values)
+        ids = only(project) if only else None
+        report = run_project(
+            project,
+            ctx.engine,
+            only=ids,
+            force=force,
+            progress=gradio_progress(progress),
+            cancel=ctx.cancel_token(request),
+        )
+        message = t(
+            "dub_run_done",
+            lang,
+            generated=report.count("generated"),
+            reused=report.count("reused"),
+            locked=report.count("locked"),
+            failed=len(report.failed),
+            wall=report.wall_s,
+        )
+        message += "".join(f"\n- {r.message(lang)}" for r in report.failed)
+        return shown(project, message)
+
+    @user_errors
+    def do_run_all(
+        lang,
+        folder_value,
+        rows,
+        voice_rows,
+        default,
+        gap_value,
+        stretch,
+        allow,
+        fmt_value,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
+        return generate(
+            lang,
+            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
+            None,
+            False,
+            request,
+            progress,
+        )
+
+    @user_errors
+    def do_run_selected(
+        lang,
+        selected,
+        folder_value,
+        rows,
+        voice_rows,
+        default,
+        gap_value,
+        stretch,
+        allow,
+        fmt_value,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
+        from ..dubbing.cli import parse_line_numbers
+
+        def only(project):
+            return [project.lines[i].id for i in parse_line_numbers(selected, len(project.lines))]
+
+        return generate(
+            lang,
+            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
+            only,
+            False,
+            request,
+            progress,
+        )
+
+    @user_errors
+    def do_regenerate(
+        lang,
+        line_number,
+        folder_value,
+        rows,
+        voice_rows,
+        default,
+        gap_value,
+        stretch,
+        allow,
+        fmt_value,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
+        return generate(
+            lang,
+            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
+            lambda p: [_line_id(p, line_number)],
+            True,
+            request,
+            progress,
+        )
+
+    @user_errors
+    def do_play(lang, line_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+        from ..dubbing.runner import read_take, take_rate
+
+        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        line = project.lines[project.index_of(_line_id(project, line_number))]
+        samples = read_take(project, line)
+        if samples is None:
+            raise gr.Error(t("dub_no_take", lang))
+        return audio_output(samples, take_rate(project))
+
+    @user_errors
+    def do_choose(
+        lang, line_number, take_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value
+    ):
+        from ..dubbing.runner import choose_take
+
+        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        choose_take(project, _line_id(project, line_number), int(take_number or 1) - 1)
+        return shown(project)
+
+    @user_errors
+    def do_lock(lang, line_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+        from ..dubbing.runner import set_locked
+
+        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        line_id = _line_id(project, line_number)
+        set_locked(project, line_id, not project.lines[project.index_of(line_id)].locked)
+        return shown(project)
+
+    @user_errors
+    def do_build(lang, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+        from ..dubbing.outputs import write_outputs
+        from ..dubbing.runner import load_takes, take_rate
+        from ..dubbing.timeline import assemble
+
+        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        track = assemble(project, load_takes(project), take_rate(project))
+        outputs = write_outputs(project, track, project.folder / "outputs", project.settings.format)
+        report = t("dub_built", lang, seconds=track.seconds, mode=track.mode, flagged=len(track.flagged))
+        report += "".join(f"\n- #{p.index + 1} {p.scene}: {p.suggestion(lang)}" for p in track.flagged)
+        downloads = [str(outputs.zip), str(outputs.track_wav), *(str(p) for p in outputs.subtitles.values())]
+        return audio_output(track.samples, track.sr), downloads, report
+
+    open_button.click(do_open, [lang_state, folder], view, api_visibility="private")
+    upload.upload(do_import, [lang_state, folder, upload], view, api_visibility="private")
+    save.click(do_save, [lang_state, *settings_inputs], view, api_visibility="private")
+    events = [
+        run_all.click(
+            do_run_all, [lang_state, *settings_inputs], view, concurrency_id="engine", api_visibility="private"
+        ),
+        run_selected.click(
+            do_run_selected,
+            [lang_state, selection, *settings_inputs],
+            view,
+            concurrency_id="engine",
+            api_visibility="private",
+        ),
+        regenerate.click(
+            do_regenerate,
+            [lang_state, number, *settings_inputs],
+            view,
+            concurrency_id="engine",
+            api_visibility="private",
+        ),
+    ]
+    stop.click(ctx.cancel, None, None, cancels=events, api_visibility="private")
+    play.click(do_play, [lang_state, number, *settings_inputs], [line_audio], api_visibility="private")
+    choose.click(do_choose, [lang_state, number, take, *settings_inputs], view, api_visibility="private")
+    lock.click(do_lock, [lang_state, number, *settings_inputs], view, api_visibility="private")
+    build.click(do_build, [lang_state, *settings_inputs], [track_audio, files, status], api_visibility="private")

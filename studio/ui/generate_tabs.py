@@ -1,0 +1,377 @@
+"""The three generating tabs: Clone (Base), Custom voice and Voice design."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from .. import space
+from ..errors import StudioError
+from ..models import spec_for
+from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
+from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .controls import build_delivery_controls, build_emotion_controls, build_text_panel, delivery_from
+from .i18n import t
+
+
+def model_choices(kind: str) -> list[tuple[str, str]]:
+    """Dropdown choices for ``kind``: the official ids, plus STUDIO_MODEL when it is a folder."""
+    choices = [(s.id, s.id) for s in MODELS if s.kind == kind]
+    env = os.environ.get("STUDIO_MODEL", "").strip()
+    if env and spec_for(env) is None:
+        choices.insert(0, (env, env))
+    return choices
+
+
+def _language_dropdown(ctx: UiContext) -> gr.Dropdown:
+    choices = [(f"{LANGUAGE_ZH[name]} / {name}", name) for name in LANGUAGES]
+    return ctx.loc(gr.Dropdown(choices, value="Auto", label=t("language", "zh")), label="language")
+
+
+def _model_dropdown(ctx: UiContext, kind: str) -> gr.Dropdown:
+    default = ctx.engine.manager.default_model(kind)
+    choices = model_choices(kind)
+    if default not in [v for _, v in choices]:
+        choices.insert(0, (default, default))
+    return ctx.loc(
+        gr.Dropdown(
+            choices, value=default, allow_custom_value=True, label=t("model", "zh"), info=t("model_info", "zh")
+        ),
+        label="model",
+        info="model_info",
+    )
+
+
+def _seed_box(ctx: UiContext) -> gr.Number:
+    return ctx.loc(gr.Number(value=-1, precision=0, label=t("seed", "zh")), label="seed")
+
+
+def _run_row(ctx: UiContext) -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
+        stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
+    return run, stop
+
+
+def _outputs(ctx: UiContext) -> tuple[gr.Audio, gr.Markdown]:
+    audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
+    return audio, gr.Markdown()
+
+
+def _voice_names(ctx: UiContext) -> list[tuple[str, str]]:
+    try:
+        names = [v.name for v in ctx.engine.voices.list()]
+    except StudioError:
+        names = []
+    return [("—", ""), *[(n, n) for n in names]]
+
+
+def _is_small_custom(model_id: str | None) -> bool:
+    try:
+        spec = spec_for((model_id or "").strip())
+    except StudioError:
+        return False  # an unknown id is reported when generating
+    return spec is not None and spec.kind == "custom_voice" and spec.size == "0.6b"
+
+
+def _seed(value) -> int | None:
+    return None if value is None or int(value) < 0 else int(value)
+
+
+def _finish(result, lang: str):
+    return audio_output(result.samples, result.sr), result_markdown(result, lang)
+
+
+def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
+    """The Clone tab: reference clip + transcript + text -> cloned speech."""
+    with gr.Row():
+        with gr.Column():
+            ref_audio = ctx.loc(
+                gr.Audio(label=t("ref_audio", "zh"), type="filepath", sources=["upload", "microphone"]),
+                label="ref_audio",
+            )
+            ref_text = ctx.loc(gr.Textbox(label=t("ref_text", "zh"), lines=2), label="ref_text")
+            xvec = ctx.loc(gr.Checkbox(label=t("xvec", "zh")), label="xvec")
+            with gr.Row():
+                voice = ctx.loc(
+                    gr.Dropdown(
+                        _voice_names(ctx),
+                        value="",
+                        allow_custom_value=True,
+                        label=t("saved_voice", "zh"),
+                        info=t("saved_voice_info", "zh"),
+                    ),
+                    label="saved_voice",
+                    info="saved_voice_info",
+                )
+                clip = ctx.loc(
+                    gr.Dropdown(
+                        [],
+                        value=None,
+                        allow_custom_value=True,
+                        label=t("voice_clip", "zh"),
+                        info=t("voice_clip_info", "zh"),
+                    ),
+                    label="voice_clip",
+                    info="voice_clip_info",
+                )
+            clip_intensity = ctx.loc(
+                gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=t("intensity", "zh"), info=t("base_intensity", "zh")),
+                label="intensity",
+                info="base_intensity",
+            )
+            refresh = ctx.loc(gr.Button(t("refresh", "zh"), size="sm"), value="refresh")
+        with gr.Column():
+            text = ctx.loc(
+                gr.Textbox(label=t("text", "zh"), placeholder=t("text_ph", "zh"), lines=5),
+                label="text",
+                placeholder="text_ph",
+            )
+            panel = build_text_panel(ctx, lang_state, text)
+            with gr.Row():
+                language = _language_dropdown(ctx)
+                model = _model_dropdown(ctx, "base")
+                seed = _seed_box(ctx)
+            timing = build_delivery_controls(ctx)
+            run, stop = _run_row(ctx)
+            audio, info = _outputs(ctx)
+
+    @user_errors
+    @space.gpu
+    def generate(
+        lang,
+        ref,
+        transcript,
+        x_only,
+        txt,
+        lang_name,
+        model_id,
+        seed_value,
+        voice_name="",
+        clip_tag=None,
+        normalize=True,
+        duration=0,
+        ratio=1.0,
+        takes=1,
+        strength=1.0,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
+        txt = space.check_text(txt)
+        if not ref and not voice_name:
+            raise gr.Error(t("need_ref", lang))
+        result = ctx.engine.clone(
+            txt,
+            None if voice_name else ref,
+            transcript=transcript,
+            x_vector_only=bool(x_only),
+            language=lang_name,
+            model=model_id,
+            seed=_seed(seed_value),
+            progress=gradio_progress(progress),
+            cancel=ctx.cancel_token(request),
+            delivery=delivery_from(duration, ratio, takes),
+            voice=voice_name or None,
+            clip=clip_tag or None,
+            normalize=bool(normalize),
+            intensity=float(strength if strength is not None else 1.0),
+        )
+        return _finish(result, lang)
+
+    def clips_of(name):
+        if not name:
+            return gr.update(choices=[], value=None)
+        try:
+            tags = [c.tag for c in ctx.engine.voices.get(name).clips]
+        except StudioError:
+            tags = []
+        return gr.update(choices=tags, value=tags[0] if tags else None)
+
+    voice.change(clips_of, [voice], [clip], api_visibility="private")
+    refresh.click(lambda: gr.update(choices=_voice_names(ctx)), None, [voice], api_visibility="private")
+    voice.focus(lambda: gr.update(choices=_voice_names(ctx)), None, [voice], api_visibility="private")
+    event = run.click(
+        generate,
+        [
+            lang_state,
+            ref_audio,
+            ref_text,
+            xvec,
+            text,
+            language,
+            model,
+            seed,
+            voice,
+            clip,
+            panel.normalize,
+            *timing.inputs,
+            clip_intensity,
+        ],
+        [audio, info],
+        api_name="clone",
+        concurrency_id="engine",
+    )
+    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+
+
+def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
+    """The Custom voice tab: a preset speaker, optionally with a style instruction."""
+    with gr.Row():
+        with gr.Column():
+            text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
+            speaker = ctx.loc(
+                gr.Dropdown([(f"{n} · {d}", n) for n, _, d in SPEAKERS], value="Vivian", label=t("speaker", "zh")),
+                label="speaker",
+            )
+            instruct = ctx.loc(
+                gr.Textbox(label=t("instruct", "zh"), placeholder=t("instruct_ph", "zh")),
+                label="instruct",
+                placeholder="instruct_ph",
+            )
+            emotion, intensity = build_emotion_controls(ctx)
+            reason = gr.Markdown()
+            panel = build_text_panel(ctx, lang_state, text)
+        with gr.Column():
+            with gr.Row():
+                language = _language_dropdown(ctx)
+                model = _model_dropdown(ctx, "custom_voice")
+                seed = _seed_box(ctx)
+            timing = build_delivery_controls(ctx)
+            run, stop = _run_row(ctx)
+            audio, info = _outputs(ctx)
+
+    @user_errors
+    @space.gpu
+    def generate(
+        lang,
+        txt,
+        spk,
+        ins,
+        lang_name,
+        model_id,
+        seed_value,
+        emotion_id="",
+        strength=0.5,
+        normalize=True,
+        duration=0,
+        ratio=1.0,
+        takes=1,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
+        txt = space.check_text(txt)
+        result = ctx.engine.custom(
+            txt,
+            spk,
+            instruct=ins,
+            language=lang_name,
+            model=model_id,
+            seed=_seed(seed_value),
+            progress=gradio_progress(progress),
+            cancel=ctx.cancel_token(request),
+            delivery=delivery_from(duration, ratio, takes),
+            emotion=emotion_id or None,
+            intensity=float(strength),
+            normalize=bool(normalize),
+        )
+        return _finish(result, lang)
+
+    def instruct_allowed(lang, model_id):
+        """A control the model cannot honour is disabled, with the reason."""
+        allowed = not _is_small_custom(model_id)
+        note = "" if allowed else t("no_instruct_small", lang)
+        return [gr.update(interactive=allowed)] * 3 + [note]
+
+    if _is_small_custom(model.value):
+        for control in (instruct, emotion, intensity):
+            control.interactive = False
+        reason.value = t("no_instruct_small", "zh")
+    model.change(
+        instruct_allowed, [lang_state, model], [instruct, emotion, intensity, reason], api_visibility="private"
+    )
+    event = run.click(
+        generate,
+        [
+            lang_state,
+            text,
+            speaker,
+            instruct,
+            language,
+            model,
+            seed,
+            emotion,
+            intensity,
+            panel.normalize,
+            *timing.inputs,
+        ],
+        [audio, info],
+        api_name="custom",
+        concurrency_id="engine",
+    )
+    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+
+
+def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
+    """The Voice design tab: a description of the voice -> speech in that voice."""
+    with gr.Row():
+        with gr.Column():
+            description = ctx.loc(
+                gr.Textbox(label=t("description", "zh"), placeholder=t("description_ph", "zh"), lines=2),
+                label="description",
+                placeholder="description_ph",
+            )
+            text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
+            emotion, intensity = build_emotion_controls(ctx)
+            panel = build_text_panel(ctx, lang_state, text)
+        with gr.Column():
+            with gr.Row():
+                language = _language_dropdown(ctx)
+                model = _model_dropdown(ctx, "voice_design")
+                seed = _seed_box(ctx)
+            timing = build_delivery_controls(ctx)
+            run, stop = _run_row(ctx)
+            audio, info = _outputs(ctx)
+
+    @user_errors
+    @space.gpu
+    def generate(
+        lang,
+        desc,
+        txt,
+        lang_name,
+        model_id,
+        seed_value,
+        emotion_id="",
+        strength=0.5,
+        normalize=True,
+        duration=0,
+        ratio=1.0,
+        takes=1,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
+        txt = space.check_text(txt)
+        result = ctx.engine.design(
+            txt,
+            desc,
+            language=lang_name,
+            model=model_id,
+            seed=_seed(seed_value),
+            progress=gradio_progress(progress),
+            cancel=ctx.cancel_token(request),
+            delivery=delivery_from(duration, ratio, takes),
+            emotion=emotion_id or None,
+            intensity=float(strength),
+            normalize=bool(normalize),
+        )
+        return _finish(result, lang)
+
+    event = run.click(
+        generate,
+        [lang_state, description, text, language, model, seed, emotion, intensity, panel.normalize, *timing.inputs],
+        [audio, info],
+        api_name="design",
+        concurrency_id="engine",
+    )
+    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")

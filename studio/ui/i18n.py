@@ -1,0 +1,230 @@
+"""Every label of the UI in Chinese (first) and English."""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+LANG_CHOICES = [("中文", "zh"), ("English", "en")]
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "title": (
+        "# Qwen 声音工作室\n克隆声音、配音短视频。首次生成时才会下载并加载模型。",
+        "# Qwen Voice Studio\nClone voices and dub short videos. Models download and load on first use.",
+    ),
+    "ui_language": ("界面语言", "Interface language"),
+    "tab_clone": ("声音克隆", "Clone"),
+    "tab_custom": ("预设音色", "Custom voice"),
+    "tab_design": ("声音设计", "Voice design"),
+    "tab_models": ("模型", "Models"),
+    "text": ("要合成的文本", "Text to speak"),
+    "text_ph": ("在这里输入文字……", "Type the text here..."),
+    "language": ("语言", "Language"),
+    "model": ("模型", "Model"),
+    "model_info": ("官方模型 ID，或本地模型文件夹路径", "An official model id, or a local checkpoint folder"),
+    "seed": ("随机种子（-1 为随机）", "Seed (-1 = random)"),
+    "generate": ("生成", "Generate"),
+    "stop": ("停止", "Stop"),
+    "result": ("结果", "Result"),
+    "ref_audio": ("参考音频（上传或录音，3-10 秒最佳）", "Reference audio (upload or record; 3-10 s is best)"),
+    "ref_text": ("参考音频的文字内容（逐字）", "Transcript of the reference (word for word)"),
+    "xvec": (
+        "仅用声纹（x-vector，不需要文字内容，相似度较低）",
+        "x-vector only (no transcript needed; lower similarity)",
+    ),
+    "speaker": ("音色", "Speaker"),
+    "instruct": ("风格指令（可选，仅 1.7B 模型）", "Style instruction (optional, 1.7B only)"),
+    "instruct_ph": ("例如：用开心的语气说", "e.g. say it cheerfully"),
+    "description": ("声音描述", "Voice description"),
+    "description_ph": ("例如：温柔的年轻女声，语速稍慢", "e.g. a gentle young female voice, a little slow"),
+    "models_intro": (
+        "官方模型列表。首次生成会自动下载所需模型；也可以在这里下载、加载、卸载、删除，或指定本地文件夹。",
+        "The official checkpoints. The first Generate downloads what it needs; you can also download, "
+        "load, unload and delete here, or point the studio at a local folder.",
+    ),
+    "models_table": ("模型", "Checkpoints"),
+    "model_select": ("选择模型", "Model"),
+    "download": ("下载", "Download"),
+    "load": ("加载", "Load"),
+    "unload": ("卸载", "Unload"),
+    "delete": ("删除", "Delete"),
+    "refresh": ("刷新", "Refresh"),
+    "open_logs": ("打开日志文件夹", "Open logs folder"),
+    "base_intensity": (
+        "选了情绪片段时：0 = 保留中性音色、只借情绪语气，1 = 音色和语气都来自情绪片段",
+        "With an emotion clip: 0 keeps the neutral timbre with the emotional delivery, 1 takes both from the emotion",
+    ),
+    "local_folder": ("本地模型文件夹（已有模型时填写）", "Local checkpoint folder (if you already have the model)"),
+    "use_folder": ("使用这个文件夹", "Use this folder"),
+    "endpoint": ("下载镜像（中国大陆可填 https://hf-mirror.com）", "Download mirror (e.g. https://hf-mirror.com)"),
+    "device": ("设备", "Device"),
+    "dtype": ("精度", "Precision"),
+    "save_settings": ("保存设置", "Save settings"),
+    "runtime": ("运行状态", "Runtime"),
+    "saved": ("已保存。", "Saved."),
+    "done_download": ("下载完成：{path}", "Downloaded: {path}"),
+    "done_load": ("已加载 {name}（{seconds:.1f} 秒）。", "Loaded {name} in {seconds:.1f} s."),
+    "done_unload": ("已卸载，内存已释放。", "Unloaded; memory freed."),
+    "done_delete": ("已删除 {name}。", "Deleted {name}."),
+    "nothing_deleted": (
+        "{name} 不在工作室的模型文件夹里，没有删除任何东西。",
+        "{name} is not in the studio's models folder; nothing deleted.",
+    ),
+    "result_info": (
+        "{seconds:.2f} 秒音频 · 种子 {seed} · {model} · 生成 {gen:.1f} 秒",
+        "{seconds:.2f} s of audio · seed {seed} · {model} · generated in {gen:.1f} s",
+    ),
+    "loaded_in": (" · 加载 {load:.1f} 秒", " · loaded in {load:.1f} s"),
+    "need_ref": ("请先上传或录制一段参考音频。", "Upload or record a reference clip first."),
+    "lawful_use": (
+        "请只克隆你本人或已获得授权的声音，并标注 AI 生成内容。",
+        "Only clone your own voice or one you have permission to use, and label AI-generated content.",
+    ),
+    # -- text panel, timing, emotion
+    "readings": ("读音与发音词典", "Readings and pronunciation dictionary"),
+    "normalize": ("数字、日期、单位转为读法", "Spell out numbers, dates and units"),
+    "normalize_info": ("例如 2% → 百分之二；关闭则原样发送", "e.g. 2% -> 百分之二; off sends them as written"),
+    "check_readings": ("检查读音", "Check readings"),
+    "readings_view": (
+        "预测读音（标出的是多音字；点击一个字来固定读音）",
+        "Predicted readings (polyphones are marked; click a character to pin its reading)",
+    ),
+    "pin_reading": ("选择这个字的读音", "Choose this character's reading"),
+    "sent_to_model": ("**发送给模型的文本：** {text}", "**Sent to the model:** {text}"),
+    "dictionary": ("发音词典（全局）", "Pronunciation dictionary (global)"),
+    "dictionary_rules": (
+        "规则：词<TAB>reading<TAB>读音 或 词<TAB>alias<TAB>替换文字",
+        "Rules: word<TAB>reading<TAB>pinyin or word<TAB>alias<TAB>replacement",
+    ),
+    "dictionary_saved": ("已保存 {count} 条规则。", "Saved {count} rules."),
+    "save": ("保存", "Save"),
+    "timing": ("时长", "Timing"),
+    "duration": ("目标时长（秒，0 = 自然长度）", "Target length (s, 0 = natural)"),
+    "duration_info": ("结果精确到 10 毫秒以内", "The result lasts this within 10 ms"),
+    "ratio": ("或：自然长度的倍数", "Or: ratio of the natural length"),
+    "ratio_info": (
+        "0.75-1.33 之外听起来可能不自然",
+        "Outside 0.75-1.33 it may sound unnatural",
+    ),
+    "takes": ("候选次数", "Takes"),
+    "takes_info": ("设定目标时长时，生成多次并保留最接近的一次", "With a target length: generate N, keep the closest"),
+    "emotion": ("情绪 / 风格", "Emotion / style"),
+    "intensity": ("强度", "Intensity"),
+    "intensity_info": ("0 = 略带，1 = 非常", "0 = slightly, 1 = very"),
+    "instruction_info": ("**发送的指令：** {text}", "**Instruction sent:** {text}"),
+    "no_instruct_small": (
+        "0.6B CustomVoice 不接受风格指令：换用 1.7B CustomVoice 才能使用情绪和指令。",
+        "0.6B CustomVoice takes no style instruction: use 1.7B CustomVoice for emotion and instructions.",
+    ),
+    "fit_info": (
+        " · 已调整到 {seconds:.3f} 秒（伸缩 ×{stretch:.3f}）",
+        " · fitted to {seconds:.3f} s (stretch x{stretch:.3f})",
+    ),
+    "segments_info": (" · 分 {n} 段生成", " · generated in {n} segments"),
+    "saved_voice": ("已保存的声音（可选）", "Saved voice (optional)"),
+    "saved_voice_info": ("选择后无需上传参考音频", "When chosen, no reference upload is needed"),
+    "voice_clip": ("使用的片段（情绪标签）", "Clip to use (emotion tag)"),
+    "voice_clip_info": (
+        "Base 模型不接受指令：情绪来自带该标签的参考片段",
+        "Base models take no instruction: emotion comes from the clip with that tag",
+    ),
+    # -- Voice tab
+    "tab_voices": ("声音库", "Voices"),
+    "analyse_clip": ("检查录音", "Check the recording"),
+    "waveform": ("波形（绿色：检测到的人声；蓝框：保留的部分）", "Waveform (green: speech found; blue: the part kept)"),
+    "quality_summary": (
+        "时长 {duration:.1f} 秒 · 人声 {speech:.1f} 秒（{ratio:.0f}%）· 信噪比约 {snr:.0f} dB · 削波 {clipping:.2f}% · "
+        "{sr} Hz · 响度 {lufs:.1f} LUFS",
+        "{duration:.1f} s · speech {speech:.1f} s ({ratio:.0f}%) · SNR about {snr:.0f} dB · clipping {clipping:.2f}% · "
+        "{sr} Hz · loudness {lufs:.1f} LUFS",
+    ),
+    "window_proposed": (
+        "录音较长：建议保留 {start:.2f}-{end:.2f} 秒（完整句子、人声比例最高）。",
+        "Long recording: keep {start:.2f}-{end:.2f} s (whole sentences, most speech) is proposed.",
+    ),
+    "trim_start": ("开始（秒）", "Start (s)"),
+    "trim_end": ("结束（秒）", "End (s)"),
+    "apply_trim": ("按此裁剪并处理", "Trim and prepare"),
+    "kept_clip": (
+        "处理后的参考音频（24 kHz，已去静音、响度归一）",
+        "Prepared clip (24 kHz, silence trimmed, loudness set)",
+    ),
+    "voice_name": ("声音名称", "Voice name"),
+    "asr_missing": (
+        "未找到本地语音识别模型：请逐字输入录音内容。",
+        "No local speech recogniser found: type what the recording says, word for word.",
+    ),
+    "voice_tags": ("标签（逗号分隔）", "Tags (comma separated)"),
+    "consent": (
+        "我确认这是我本人的声音，或声音主人已明确同意我克隆它",
+        "I confirm this is my own voice, or its owner has explicitly agreed that I clone it",
+    ),
+    "save_voice": ("保存到声音库", "Save to the library"),
+    "clip_tag": ("情绪片段标签（开心、生气、whisper……）", "Emotion clip tag (happy, angry, whisper...)"),
+    "add_clip": ("把这段录音加为该声音的情绪片段", "Add this recording to the voice as an emotion clip"),
+    "library": ("声音库", "Voice library"),
+    "new_name": ("新名称 / 导入时的名称", "New name / name on import"),
+    "rename": ("重命名", "Rename"),
+    "delete_voice": ("删除（可恢复）", "Delete (restorable)"),
+    "restore": ("从回收站恢复", "Restore from trash"),
+    "export_voice": ("导出为 zip", "Export as zip"),
+    "voice_archive": ("声音压缩包", "Voice archive"),
+    "import_voice": ("导入 zip", "Import zip"),
+    "need_archive": ("请先选择一个声音压缩包（.zip）。", "Choose a voice archive (.zip) first."),
+    "voice_saved": ("已保存声音“{name}”。", "Saved voice '{name}'."),
+    "clip_added": ("“{name}”现有片段：{tags}", "'{name}' now has clips: {tags}"),
+    "voice_renamed": ("已重命名为“{name}”。", "Renamed to '{name}'."),
+    "voice_deleted": ("已把“{name}”移到回收站。", "Moved '{name}' to the trash."),
+    "voice_restored": ("已恢复“{name}”。", "Restored '{name}'."),
+    "voice_imported": ("已导入“{name}”。", "Imported '{name}'."),
+    # -- Dubbing tab
+    "tab_dubbing": ("配音", "Dubbing"),
+    "dub_intro": (
+        "整部视频的配音：导入脚本或字幕（txt、csv、tsv、yaml、json、srt、vtt），给每个角色选声音，一键生成。"
+        "已生成且未改动的台词不会重做；有时间的台词会被精确放进各自的时间段。",
+        "A whole video's voice-over: import a script or subtitles (txt, csv, tsv, yaml, json, srt, vtt), give each "
+        "speaker a voice, generate in one click. Unchanged lines are never redone; timed lines are fitted into their slots.",
+    ),
+    "dub_folder": ("项目文件夹", "Project folder"),
+    "dub_open": ("打开 / 新建", "Open / new"),
+    "dub_import": ("导入脚本或字幕", "Import a script or subtitles"),
+    "dub_lines": ("台词（可直接编辑；时间单位为秒）", "Lines (edit in place; times in seconds)"),
+    "dub_voices": (
+        "角色 → 声音（已保存的声音名、preset:Vivian、design:声音描述）",
+        "Speaker -> voice (a saved voice name, preset:Vivian, design:DESCRIPTION)",
+    ),
+    "dub_default_voice": ("默认声音（未对应的角色使用）", "Default voice (for unmapped speakers)"),
+    "dub_gap": ("场景模式的台词间隔（秒）", "Gap between lines in scene mode (s)"),
+    "dub_max_stretch": ("允许的伸缩倍数", "Allowed stretch factor"),
+    "dub_overlap": ("台词过长时可延伸到后面的空白", "A long line may run into the following gap"),
+    "dub_format": ("单句文件格式", "Line file format"),
+    "dub_save": ("保存", "Save"),
+    "dub_generate_all": ("全部生成", "Generate all"),
+    "dub_generate_selected": ("生成所选行", "Generate selected"),
+    "dub_selection": ("行号（如 1,3-5）", "Line numbers (e.g. 1,3-5)"),
+    "dub_line": ("行号", "Line number"),
+    "dub_play": ("试听", "Play"),
+    "dub_regenerate": ("重新生成这一行", "Regenerate this line"),
+    "dub_take": ("版本号", "Take number"),
+    "dub_choose_take": ("使用这个版本", "Use this take"),
+    "dub_lock": ("锁定 / 解锁", "Lock / unlock"),
+    "dub_build": ("合成音轨并导出", "Build track and export"),
+    "dub_files": ("下载（zip、音轨、字幕）", "Downloads (zip, track, subtitles)"),
+    "dub_track": ("完整音轨", "Full track"),
+    "dub_line_audio": ("这一行", "This line"),
+    "dub_saved": ("已保存：{path}", "Saved: {path}"),
+    "dub_run_done": (
+        "完成：生成 {generated} 行，复用 {reused} 行，锁定 {locked} 行，失败 {failed} 行，用时 {wall:.1f} 秒。",
+        "Done: {generated} generated, {reused} reused, {locked} locked, {failed} failed in {wall:.1f} s.",
+    ),
+    "dub_built": (
+        "音轨 {seconds:.2f} 秒（{mode}），{flagged} 行超出允许的伸缩：",
+        "Track {seconds:.2f} s ({mode}); {flagged} line(s) beyond the allowed stretch:",
+    ),
+    "dub_no_take": ("这一行还没有生成。", "This line has not been generated yet."),
+}
+
+
+def t(key: str, lang: str, **kwargs: object) -> str:
+    """The string ``key`` in ``lang`` ('zh' or 'en'), formatted with ``kwargs``."""
+    zh, en = STRINGS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**kwargs) if kwargs else text

@@ -1,0 +1,206 @@
+"""The command line, run as a user runs it: ``python -m studio ...`` in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import soundfile as sf
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args, env=None, check=True):
+    full_env = {**os.environ, "STUDIO_LANG": "en", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_clone_writes_a_wav(tmp_path, tiny_base, reference_wav):
+    out = tmp_path / "out.wav"
+    proc = run_cli(
+        "clone",
+        "--voice-audio",
+        str(reference_wav),
+        "--voice-text",
+        "参考音频的文字。",
+        "--text",
+        "你好，世界。",
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_base),
+        "--seed",
+        "5",
+        "--language",
+        "Chinese",
+    )
+    data, sr = sf.read(out)
+    assert sr == 24_000 and data.ndim == 1 and len(data) > 24_000
+    assert "seed 5" in proc.stdout
+
+
+def test_studio_model_sets_the_default_and_text_file_works(tmp_path, tiny_base, reference_wav):
+    script = tmp_path / "script.txt"
+    script.write_text("从文件读取的文字。", encoding="utf-8")
+    out = tmp_path / "x.flac"
+    run_cli(
+        "clone",
+        "--voice-audio",
+        str(reference_wav),
+        "--x-vector-only",
+        "--text-file",
+        str(script),
+        "--out",
+        str(out),
+        env={"STUDIO_MODEL": str(tiny_base)},
+    )
+    assert sf.info(out).format == "FLAC"
+
+
+def test_custom_and_design(tmp_path, tiny_custom, tiny_design):
+    run_cli(
+        "custom",
+        "--speaker",
+        "Vivian",
+        "--text",
+        "你好",
+        "--instruct",
+        "开心",
+        "--out",
+        str(tmp_path / "c.wav"),
+        "--model",
+        str(tiny_custom),
+    )
+    run_cli(
+        "design",
+        "--description",
+        "温柔的女声",
+        "--text",
+        "你好",
+        "--out",
+        str(tmp_path / "d.wav"),
+        "--model",
+        str(tiny_design),
+    )
+    assert sf.info(tmp_path / "c.wav").frames > 0 and sf.info(tmp_path / "d.wav").frames > 0
+
+
+def test_user_errors_exit_2_with_a_message_in_the_users_language(tmp_path, tiny_base):
+    proc = run_cli(
+        "clone",
+        "--voice-audio",
+        str(tmp_path / "missing.wav"),
+        "--voice-text",
+        "x",
+        "--text",
+        "hi",
+        "--out",
+        str(tmp_path / "o.wav"),
+        "--model",
+        str(tiny_base),
+        check=False,
+    )
+    assert proc.returncode == 2 and "Audio file not found" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli(
+        "custom",
+        "--speaker",
+        "Vivian",
+        "--text",
+        "hi",
+        "--out",
+        str(tmp_path / "o.wav"),
+        "--model",
+        str(tiny_base),
+        check=False,
+        env={"STUDIO_LANG": "zh_CN.UTF-8"},
+    )
+    assert proc.returncode == 2 and "CustomVoice" in proc.stderr and "模型" in proc.stderr
+    proc = run_cli(
+        "clone",
+        "--voice-audio",
+        "x.wav",
+        "--x-vector-only",
+        "--text",
+        "hi",
+        "--out",
+        "o.wav",
+        "--model",
+        "9b-base",
+        check=False,
+    )
+    assert proc.returncode == 2 and "0.6b-base" in proc.stderr
+
+
+def test_models_json_and_doctor(studio_home):
+    rows = json.loads(run_cli("models", "--json").stdout)
+    assert {r["id"] for r in rows} >= {
+        "0.6b-base",
+        "1.7b-base",
+        "0.6b-custom",
+        "1.7b-custom",
+        "1.7b-design",
+        "tokenizer-12hz",
+    }
+    assert all(not r["downloaded"] for r in rows)
+    doctor = run_cli("doctor").stdout
+    for word in ("python", "torch", "device", "ram", "qwen-tts", "checkpoints"):
+        assert word in doctor
+
+
+def test_make_test_checkpoint_is_loadable(tmp_path):
+    run_cli("make-test-checkpoint", str(tmp_path / "ck"), "--kind", "custom_voice", "--size", "tiny")
+    from studio.checkpoints import validate_checkpoint
+
+    info = validate_checkpoint(tmp_path / "ck")
+    assert info.kind == "custom_voice" and info.is_random
+    bad = run_cli("make-test-checkpoint", str(tmp_path / "x"), "--kind", "voice_design", "--size", "0.6b", check=False)
+    assert bad.returncode == 2 and "1.7b" in bad.stderr
+
+
+def test_pinyin_shows_readings_and_the_text_sent_to_the_model():
+    proc = run_cli("pinyin", "--text", "他长大了，头发很长。重(chong2)新开始，涨了 2%。", "--json")
+    report = json.loads(proc.stdout)
+    chang = [r["pinyin"] for r in report["readings"] if r["char"] == "长"]
+    assert chang == ["zhǎng", "cháng"]
+    assert "百分之二" in report["display_text"] and "重" not in report["model_text"]
+    bad = run_cli("pinyin", "--text", "重(chong7)新", check=False)
+    assert bad.returncode == 2 and "chong7" in bad.stderr and "1-4" in bad.stderr
+
+
+def test_voices_library_then_clone_with_a_saved_voice_as_mp3(tmp_path, studio_home, tiny_base, reference_wav):
+    env = {"STUDIO_HOME": str(studio_home)}
+    refused = run_cli(
+        "voices", "add", "Anna", "--audio", str(reference_wav), "--transcript", "参考。", env=env, check=False
+    )
+    assert refused.returncode == 2 and "Consent" in refused.stderr
+    assert not (studio_home / "voices" / "Anna").exists()
+    run_cli(
+        "voices", "add", "Anna", "--audio", str(reference_wav), "--transcript", "参考音频的文字。", "--consent", env=env
+    )
+    assert "Anna" in run_cli("voices", "list", env=env).stdout
+    out = tmp_path / "line.mp3"
+    proc = run_cli(
+        "clone", "--voice", "Anna", "--text", "你好。", "--out", str(out), "--model", str(tiny_base),
+        "--seed", "1", "--duration", "1.5", env=env,
+    )  # fmt: skip
+    info = sf.info(str(out))
+    assert info.format == "MP3" and abs(info.duration - 1.5) < 0.06  # mp3 frames pad a little
+    assert "sent to the model: 你好。" in proc.stdout
+    from studio.export import read_tags
+
+    assert read_tags(out)["ai_generated"] == "true"
+    missing = run_cli("clone", "--voice", "Nobody", "--text", "你好。", "--out", str(out), env=env, check=False)
+    assert missing.returncode == 2 and "Nobody" in missing.stderr
+    archive = tmp_path / "anna.zip"
+    run_cli("voices", "export", "Anna", str(archive), env=env)
+    run_cli("voices", "remove", "Anna", env=env)
+    run_cli("voices", "import", str(archive), "--name", "Anna 2", env=env)
+    assert "Anna 2" in run_cli("voices", "list", env=env).stdout

@@ -1,0 +1,146 @@
+"""The browser UI through gradio_client, against a real server started like a user starts it."""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import soundfile as sf
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_base):
+    home = tmp_path_factory.mktemp("ui-home")
+    port = free_port()
+    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--no-browser", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"the UI did not answer within 60 s:\n{proc.stdout.read()}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def test_page_is_served_without_loading_torch_or_qwen_tts():
+    code = (
+        "import sys; from studio.ui.app import build_app; build_app(); "
+        "print(sorted(m for m in ('torch', 'qwen_tts', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_clone_through_the_ui(client, reference_wav, tiny_base):
+    from gradio_client import handle_file
+
+    audio, info = client.predict(
+        handle_file(str(reference_wav)),
+        "参考文字。",
+        False,
+        "你好，世界。",
+        "Chinese",
+        str(tiny_base),
+        11,
+        api_name="/clone",
+    )
+    data, sr = sf.read(audio)
+    assert sr == 24_000 and len(data) > sr
+    assert "种子 11" in info and "噪声" in info  # Chinese by default; the test model is labelled
+
+
+def test_errors_come_back_in_the_chosen_language(client, reference_wav, tiny_base):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="文本是空的"):
+        client.predict(
+            handle_file(str(reference_wav)), "参考", False, "", "Auto", str(tiny_base), -1, api_name="/clone"
+        )
+    client.predict("en", api_name="/set_language")
+    with pytest.raises(AppError, match="The text is empty"):
+        client.predict(
+            handle_file(str(reference_wav)), "参考", False, " ", "Auto", str(tiny_base), -1, api_name="/clone"
+        )
+    with pytest.raises(AppError, match="CustomVoice"):
+        client.predict("hello", "Vivian", "", "Auto", str(tiny_base), -1, api_name="/custom")
+
+
+def test_custom_and_design_through_the_ui(client, tiny_custom, tiny_design):
+    client.predict("zh", api_name="/set_language")
+    audio, info = client.predict("你好。", "Serena", "温柔地说", "Chinese", str(tiny_custom), 1, api_name="/custom")
+    assert sf.info(audio).samplerate == 24_000
+    assert "种子 1" in info
+    audio, info = client.predict("一个低沉的男声", "你好。", "Auto", str(tiny_design), 2, api_name="/design")
+    assert sf.info(audio).frames > 0
+    assert "种子 2" in info
+
+
+def test_server_keeps_serving_after_bad_input(client, server, tmp_path, tiny_base):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("this is not audio")
+    with pytest.raises(AppError):
+        client.predict(
+            handle_file(str(not_audio)), "参考", False, "你好", "Auto", str(tiny_base), -1, api_name="/clone"
+        )
+    assert httpx.get(server, timeout=5).status_code == 200
+
+
+def test_save_a_voice_then_clone_with_it_to_an_exact_length(client, tmp_path, tiny_base):
+    from gradio_client import handle_file
+
+    from tests.audio_fixtures import utterance
+
+    samples, _ = utterance([("sil", 0.3), ("speech", 2.0), ("sil", 0.3), ("speech", 2.0), ("sil", 0.3)])
+    clip = tmp_path / "me.wav"
+    sf.write(clip, samples, 24_000)
+    client.predict("en", api_name="/set_language")
+    with pytest.raises(Exception, match="Consent is required"):
+        client.predict(handle_file(str(clip)), "UI voice", "参考文字。", "zh", "", False, api_name="/save_voice")
+    status, table = client.predict(
+        handle_file(str(clip)), "UI voice", "参考文字。", "zh", "calm", True, api_name="/save_voice"
+    )
+    assert "UI voice" in status and any(row[0] == "UI voice" for row in table["data"])
+    audio, info = client.predict(
+        None, "", False, "你好。", "Chinese", str(tiny_base), 3, "UI voice", "neutral", True, 2.0, 1.0, 1,
+        api_name="/clone",
+    )  # fmt: skip
+    data, sr = sf.read(audio)
+    assert abs(len(data) / sr - 2.0) <= 0.01
+    assert "fitted to 2.000 s" in info and "Sent to the model" in info
+    client.predict("UI voice", api_name="/delete_voice")
+    with pytest.raises(Exception, match="UI voice"):
+        client.predict(
+            None, "", False, "你好。", "Chinese", str(tiny_base), 3, "UI voice", "neutral", api_name="/clone"
+        )

@@ -132,6 +132,7 @@ class Engine:
         clip: str | None = None,
         normalize: bool = True,
         intensity: float = 1.0,
+        library=None,
     ) -> SynthesisResult:
         """Speak ``text`` in the voice of ``reference`` (3-10 s ideal) with a Base model.
 
@@ -145,6 +146,7 @@ class Engine:
         (1 - w) * neutral clip + w * emotional clip, while the in-context prompt
         (codes and transcript) always comes from the emotional clip: 0 keeps the
         neutral timbre with the emotional delivery, 1 takes both from the emotion.
+        ``library`` is the voice library to find ``voice`` in (default: :attr:`voices`).
         """
         return self.clone_batch(
             [text],
@@ -162,6 +164,7 @@ class Engine:
             clip=clip,
             normalize=normalize,
             intensity=intensity,
+            library=library,
         )[0]
 
     def clone_batch(
@@ -181,6 +184,7 @@ class Engine:
         clip: str | None = None,
         normalize: bool = True,
         intensity: float = 1.0,
+        library=None,
     ) -> list[SynthesisResult]:
         """Speak several texts with one reference (or saved voice) in batched model calls."""
         model_texts, notes = self._model_texts(texts, normalize)
@@ -193,7 +197,8 @@ class Engine:
             )
         saved = None
         if voice:
-            saved = self.voices.get(voice)
+            library = library or self.voices
+            saved = library.get(voice)
             chosen = saved.clip(clip)
             reference = saved.path / chosen.file
             transcript = chosen.transcript or saved.transcript
@@ -213,9 +218,9 @@ class Engine:
         ref = resample(ref, MODEL_SR)  # 24 kHz in: qwen-tts then skips its slow librosa resampling
         with self.manager.lock:
             loaded, load_seconds = self._acquire(model, "base", progress, cancel)
-            prompt = self._voice_prompt(loaded, ref, transcript, x_vector_only, saved, clip)
+            prompt = self._voice_prompt(loaded, ref, transcript, x_vector_only, saved, clip, library)
             if saved is not None and clip and intensity < 1.0:
-                prompt = self._blend_with_neutral(loaded, prompt, saved, clip, x_vector_only, intensity)
+                prompt = self._blend_with_neutral(loaded, prompt, saved, clip, x_vector_only, intensity, library)
             results = self._generate(
                 loaded,
                 "generate_voice_clone",
@@ -234,7 +239,7 @@ class Engine:
         return results
 
     def _voice_prompt(
-        self, loaded: LoadedModel, ref: Audio, transcript: str, x_vector_only: bool, saved=None, tag=None
+        self, loaded: LoadedModel, ref: Audio, transcript: str, x_vector_only: bool, saved=None, tag=None, library=None
     ) -> list:
         """Encode the reference once per (model, clip, transcript, mode); later calls reuse it.
 
@@ -251,7 +256,7 @@ class Engine:
         if on_disk:
             from .backend import qwen_tts
 
-            cached = self.voices.load_prompt(saved.name, _prompt_model_key(loaded), tag=tag)
+            cached = (library or self.voices).load_prompt(saved.name, _prompt_model_key(loaded), tag=tag)
             if cached is not None:
                 items = [qwen_tts().VoiceClonePromptItem(**cached)]
         if items is None:
@@ -259,14 +264,14 @@ class Engine:
                 ref_audio=(ref.samples, ref.sr), ref_text=transcript or None, x_vector_only_mode=x_vector_only
             )
             if on_disk:
-                self._save_prompt(saved.name, _prompt_model_key(loaded), items[0], tag)
+                self._save_prompt(library or self.voices, saved.name, _prompt_model_key(loaded), items[0], tag)
         self._prompts[key] = items
         while len(self._prompts) > _PROMPT_CACHE_SIZE:
             self._prompts.popitem(last=False)
         return items
 
     def _blend_with_neutral(
-        self, loaded: LoadedModel, prompt: list, saved, tag: str, x_vector_only: bool, weight: float
+        self, loaded: LoadedModel, prompt: list, saved, tag: str, x_vector_only: bool, weight: float, library=None
     ):
         """The emotional prompt with its speaker embedding blended toward the neutral clip's (see :meth:`clone`)."""
         import dataclasses
@@ -276,13 +281,14 @@ class Engine:
             return prompt
         neutral_ref = resample(load_audio(saved.path / neutral.file), MODEL_SR)
         base = self._voice_prompt(
-            loaded, neutral_ref, neutral.transcript or saved.transcript, x_vector_only, saved, neutral.tag
+            loaded, neutral_ref, neutral.transcript or saved.transcript, x_vector_only, saved, neutral.tag, library
         )[0]
         emotional = prompt[0]
         mixed = (1.0 - weight) * base.ref_spk_embedding + weight * emotional.ref_spk_embedding
         return [dataclasses.replace(emotional, ref_spk_embedding=mixed)]
 
-    def _save_prompt(self, name: str, model_key: str, item, tag: str | None) -> None:
+    @staticmethod
+    def _save_prompt(library, name: str, model_key: str, item, tag: str | None) -> None:
         import contextlib
         import dataclasses
 
@@ -290,7 +296,7 @@ class Engine:
 
         # A read-only library still clones; it just re-encodes the clip next time.
         with contextlib.suppress(StorageError):
-            self.voices.save_prompt(name, model_key, dataclasses.asdict(item), tag=tag)
+            library.save_prompt(name, model_key, dataclasses.asdict(item), tag=tag)
 
     # -- preset speakers and designed voices -----------------------------------------------------
     def custom(

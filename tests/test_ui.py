@@ -144,3 +144,51 @@ def test_save_a_voice_then_clone_with_it_to_an_exact_length(client, tmp_path, ti
         client.predict(
             None, "", False, "你好。", "Chinese", str(tiny_base), 3, "UI voice", "neutral", api_name="/clone"
         )
+
+
+def test_space_mode_keeps_each_visitors_voices_private(tmp_path, tiny_base):
+    from gradio_client import Client, handle_file
+
+    from tests.audio_fixtures import utterance
+
+    port = free_port()
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "en"}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--space", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 90:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the Space-mode app did not answer within 90 s")
+        samples, _ = utterance([("sil", 0.3), ("speech", 2.0), ("sil", 0.3), ("speech", 1.5), ("sil", 0.3)])
+        clip = tmp_path / "me.wav"
+        sf.write(clip, samples, 24_000)
+        alice, bob = Client(url, verbose=False), Client(url, verbose=False)
+        _status, table = alice.predict(
+            handle_file(str(clip)), "Alice", "参考文字。", "zh", "", True, api_name="/save_voice"
+        )
+        assert [row[0] for row in table["data"]] == ["Alice"]
+        _status, table = bob.predict(
+            handle_file(str(clip)), "Bob", "参考文字。", "zh", "", True, api_name="/save_voice"
+        )
+        assert [row[0] for row in table["data"]] == ["Bob"]  # Bob's library does not list Alice
+        with pytest.raises(Exception, match="Alice"):
+            bob.predict("Alice", api_name="/delete_voice")
+        with pytest.raises(Exception, match="Alice"):
+            bob.predict(None, "", False, "你好。", "Chinese", str(tiny_base), 1, "Alice", "neutral", api_name="/clone")
+        assert not (tmp_path / "home" / "voices" / "Alice").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -11,7 +11,7 @@ from .dubbing_tab import build_dubbing_tab
 from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
 from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
-from .voice_tab import build_voice_tab
+from .voice_tab import build_voice_tab, library_rows
 
 #: Requests waiting beyond this are refused with a "queue full" message.
 QUEUE_SIZE = 32
@@ -36,7 +36,7 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             with ctx.loc(gr.Tab(t("tab_clone", "zh")), label="tab_clone"):
                 build_clone_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_voices", "zh")), label="tab_voices"):
-                build_voice_tab(ctx, lang_state)
+                voice_table = build_voice_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_custom", "zh")), label="tab_custom"):
                 build_custom_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_design", "zh")), label="tab_design"):
@@ -59,6 +59,11 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             switch_language, [switch], [lang_state, *ctx.loc.components], api_name="set_language", queue=False
         )
         demo.load(lambda: (_table(ctx), _runtime(ctx)), None, [table, runtime], api_visibility="private")
+
+        def fill_library(request: gr.Request):
+            return library_rows(ctx.library(request))
+
+        demo.load(fill_library, None, [voice_table], api_visibility="private")
         demo.load(
             lambda lang: gr.update(value=desktop.first_run_markdown(lang), visible=desktop.needs_first_run()),
             [lang_state],

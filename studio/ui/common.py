@@ -56,6 +56,14 @@ class UiContext:
             token = self._tokens[key] = CancelToken()
         return token
 
+    def library(self, request: gr.Request | None):
+        """The voice library this browser session sees: its own private one on a Space, else the studio's."""
+        from .. import space
+
+        if space.enabled():
+            return space.storage().voices(request)
+        return self.engine.voices
+
     def cancel(self, request: gr.Request | None) -> None:
         """Cancel the running job of this browser session, if any."""
         key = getattr(request, "session_hash", None) or "default"

@@ -59,9 +59,11 @@ def _outputs(ctx: UiContext) -> tuple[gr.Audio, gr.Markdown]:
     return audio, gr.Markdown()
 
 
-def _voice_names(ctx: UiContext) -> list[tuple[str, str]]:
+def _voice_names(ctx: UiContext, request: gr.Request | None = None) -> list[tuple[str, str]]:
+    if request is None and space.enabled():
+        return [("—", "")]  # a visitor's voices are listed once their session is known
     try:
-        names = [v.name for v in ctx.engine.voices.list()]
+        names = [v.name for v in ctx.library(request).list()]
     except StudioError:
         names = []
     return [("—", ""), *[(n, n) for n in names]]
@@ -176,21 +178,26 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
             clip=clip_tag or None,
             normalize=bool(normalize),
             intensity=float(strength if strength is not None else 1.0),
+            library=ctx.library(request),
         )
         return _finish(result, lang)
 
-    def clips_of(name):
+    def clips_of(name, request: gr.Request = None):
         if not name:
             return gr.update(choices=[], value=None)
         try:
-            tags = [c.tag for c in ctx.engine.voices.get(name).clips]
+            tags = [c.tag for c in ctx.library(request).get(name).clips]
         except StudioError:
             tags = []
         return gr.update(choices=tags, value=tags[0] if tags else None)
 
     voice.change(clips_of, [voice], [clip], api_visibility="private")
-    refresh.click(lambda: gr.update(choices=_voice_names(ctx)), None, [voice], api_visibility="private")
-    voice.focus(lambda: gr.update(choices=_voice_names(ctx)), None, [voice], api_visibility="private")
+
+    def voice_names(request: gr.Request = None):
+        return gr.update(choices=_voice_names(ctx, request))
+
+    refresh.click(voice_names, None, [voice], api_visibility="private")
+    voice.focus(voice_names, None, [voice], api_visibility="private")
     event = run.click(
         generate,
         [

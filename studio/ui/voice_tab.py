@@ -86,16 +86,19 @@ def trimmed_reference(path: str, start: float, end: float):
     return prepare_reference(cut, window=False)
 
 
-def library_rows(ctx: UiContext) -> list[list]:
-    """The voice library as table rows."""
+def library_rows(library) -> list[list]:
+    """A voice library as table rows."""
     return [
         [v.name, v.language, ", ".join(c.tag for c in v.clips), v.transcript[:60], v.updated[:10]]
-        for v in ctx.engine.voices.list()
+        for v in library.list()
     ]
 
 
-def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> None:
-    """Record/upload -> check -> trim -> save; and the library's list, rename, delete, restore, export, import."""
+def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
+    """Record/upload -> check -> trim -> save; and the library's list, rename, delete, restore, export, import.
+
+    Returns the library table, for the app to fill when a page loads.
+    """
     with gr.Row():
         with gr.Column():
             recording = ctx.loc(
@@ -127,7 +130,6 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> None:
             status = gr.Markdown()
     with ctx.loc(gr.Accordion(t("library", "zh"), open=True), label="library"):
         table = gr.Dataframe(
-            value=lambda: library_rows(ctx),
             headers=["name", "language", "clips", "transcript", "updated"],
             interactive=False,
             wrap=True,
@@ -166,8 +168,9 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> None:
         return path
 
     @user_errors
-    def on_save(lang, path, kept, voice_name, text, lang_code, tag_text, agreed):
-        voice = ctx.engine.voices.create(
+    def on_save(lang, path, kept, voice_name, text, lang_code, tag_text, agreed, request: gr.Request = None):
+        library = ctx.library(request)
+        voice = library.create(
             voice_name,
             _clip(path, kept),
             text,
@@ -175,40 +178,45 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> None:
             tags=[s.strip() for s in (tag_text or "").split(",") if s.strip()],
             consent=bool(agreed),
         )
-        return t("voice_saved", lang, name=voice.name), library_rows(ctx)
+        return t("voice_saved", lang, name=voice.name), library_rows(library)
 
     @user_errors
-    def on_add_clip(lang, path, kept, voice_name, text, tag):
-        voice = ctx.engine.voices.add_clip(voice_name, _clip(path, kept), tag, text)
-        return t("clip_added", lang, name=voice.name, tags=", ".join(c.tag for c in voice.clips)), library_rows(ctx)
+    def on_add_clip(lang, path, kept, voice_name, text, tag, request: gr.Request = None):
+        library = ctx.library(request)
+        voice = library.add_clip(voice_name, _clip(path, kept), tag, text)
+        return t("clip_added", lang, name=voice.name, tags=", ".join(c.tag for c in voice.clips)), library_rows(library)
 
     @user_errors
-    def on_rename(lang, old, new):
-        voice = ctx.engine.voices.rename(old, new)
-        return t("voice_renamed", lang, name=voice.name), library_rows(ctx)
+    def on_rename(lang, old, new, request: gr.Request = None):
+        library = ctx.library(request)
+        voice = library.rename(old, new)
+        return t("voice_renamed", lang, name=voice.name), library_rows(library)
 
     @user_errors
-    def on_delete(lang, voice_name):
-        ctx.engine.voices.delete(voice_name)
-        return t("voice_deleted", lang, name=voice_name), library_rows(ctx)
+    def on_delete(lang, voice_name, request: gr.Request = None):
+        library = ctx.library(request)
+        library.delete(voice_name)
+        return t("voice_deleted", lang, name=voice_name), library_rows(library)
 
     @user_errors
-    def on_restore(lang, voice_name):
-        voice = ctx.engine.voices.restore(voice_name)
-        return t("voice_restored", lang, name=voice.name), library_rows(ctx)
+    def on_restore(lang, voice_name, request: gr.Request = None):
+        library = ctx.library(request)
+        voice = library.restore(voice_name)
+        return t("voice_restored", lang, name=voice.name), library_rows(library)
 
     @user_errors
-    def on_export(lang, voice_name):
+    def on_export(lang, voice_name, request: gr.Request = None):
+        library = ctx.library(request)
         folder = Path(tempfile.mkdtemp(prefix="voice-export-"))
-        path = ctx.engine.voices.export(voice_name, folder / f"{ctx.engine.voices.get(voice_name).slug}.zip")
-        return str(path)
+        return str(library.export(voice_name, folder / f"{library.get(voice_name).slug}.zip"))
 
     @user_errors
-    def on_import(lang, upload, as_name):
+    def on_import(lang, upload, as_name, request: gr.Request = None):
         if not upload:
             raise gr.Error(t("need_archive", lang))
-        voice = ctx.engine.voices.import_(upload, name=(as_name or "").strip() or None)
-        return t("voice_imported", lang, name=voice.name), library_rows(ctx)
+        library = ctx.library(request)
+        voice = library.import_(upload, name=(as_name or "").strip() or None)
+        return t("voice_imported", lang, name=voice.name), library_rows(library)
 
     def on_select(evt: gr.SelectData, rows):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -236,3 +244,4 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> None:
     export.click(on_export, [lang_state, chosen], [archive], **private)
     import_button.click(on_import, [lang_state, archive, new_name], [status, table], **private)
     table.select(on_select, [table], [chosen], **private)
+    return table

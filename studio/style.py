@@ -106,3 +106,69 @@ def sampling_preset(preset_id: str) -> Sampling:
         )
     fields = Sampling.__dataclass_fields__
     return Sampling(**{k: v for k, v in presets[preset_id].items() if k in fields})
+
+
+#: Sampling fields a preset may set, with their allowed ranges.
+SAMPLING_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.01, 2.0),
+    "top_k": (1, 200),
+    "top_p": (0.01, 1.0),
+    "repetition_penalty": (1.0, 3.0),
+    "subtalker_temperature": (0.01, 2.0),
+    "subtalker_top_k": (1, 200),
+    "subtalker_top_p": (0.01, 1.0),
+    "max_new_tokens": (16, 8192),
+}
+
+
+def check_sampling(values: dict) -> Sampling:
+    """A :class:`Sampling` from user values (None or missing = the model's default); refuses out-of-range values."""
+    clean = {}
+    for key, value in values.items():
+        if value is None or value == "":
+            continue
+        if key not in SAMPLING_RANGES:
+            raise InputError(
+                zh=f"未知的采样参数 {key}。可用：{', '.join(SAMPLING_RANGES)}。",
+                en=f"Unknown sampling setting {key}. Known: {', '.join(SAMPLING_RANGES)}.",
+            )
+        low, high = SAMPLING_RANGES[key]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not low <= number <= high:  # NaN fails too
+            raise InputError(
+                zh=f"{key} 必须在 {low} 到 {high} 之间（收到 {value}）。",
+                en=f"{key} must be between {low} and {high} (got {value}).",
+            )
+        clean[key] = int(number) if key in ("top_k", "subtalker_top_k", "max_new_tokens") else number
+    return Sampling(**clean)
+
+
+def save_sampling_preset(preset_id: str, values: dict, zh: str = "", en: str = "", path: Path | None = None) -> None:
+    """Add or replace the sampling preset ``preset_id`` in presets/sampling.json (atomic write)."""
+    import os
+    import re
+    from dataclasses import asdict
+
+    preset_id = (preset_id or "").strip()
+    if not re.fullmatch(r"[\w\-]{1,40}", preset_id):
+        raise InputError(
+            zh="预设名称只能用字母、数字、汉字、下划线和连字符，最多 40 个字符。",
+            en="A preset name may use letters, digits, Chinese characters, _ and -, up to 40 characters.",
+        )
+    sampling = {k: v for k, v in asdict(check_sampling(values)).items() if v is not None and k in SAMPLING_RANGES}
+    path = path or PRESETS_DIR / "sampling.json"
+    data = _load("sampling.json", path)
+    presets = [p for p in data["presets"] if p["id"] != preset_id]
+    presets.append({"id": preset_id, "zh": zh or preset_id, "en": en or preset_id, **sampling})
+    data["presets"] = presets
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(zh=f"无法保存预设：{exc}", en=f"Cannot save the preset: {exc}") from exc
+    sampling_presets.cache_clear()

@@ -94,3 +94,26 @@ def test_impossible_target_names_the_achievable_range():
     with pytest.raises(InputError) as info:
         fit_to_duration(phrase_with_pause(), SR, 12.0)
     assert "achievable range" in info.value.en and "可调范围" in info.value.zh
+
+
+def test_sampling_values_are_checked_and_presets_saved(tmp_path):
+    import json
+    import shutil
+
+    from studio.errors import InputError
+    from studio.paths import PRESETS_DIR
+    from studio.style import check_sampling, sampling_presets, save_sampling_preset
+
+    sampling = check_sampling({"temperature": 0.4, "top_k": "12", "top_p": None})
+    assert sampling.temperature == 0.4 and sampling.top_k == 12 and sampling.top_p is None
+    for bad in ({"temperature": float("nan")}, {"top_k": -3}, {"top_p": "many"}, {"beam": 2}):
+        with pytest.raises(InputError):
+            check_sampling(bad)
+    path = tmp_path / "sampling.json"
+    shutil.copy(PRESETS_DIR / "sampling.json", path)
+    save_sampling_preset("我的", {"temperature": 0.35, "top_k": 9}, path=path)
+    saved = {p["id"]: p for p in json.loads(path.read_text(encoding="utf-8"))["presets"]}
+    assert saved["我的"]["temperature"] == 0.35 and saved["我的"]["top_k"] == 9 and "stable" in saved
+    with pytest.raises(InputError):
+        save_sampling_preset("../evil", {}, path=path)
+    assert "我的" not in sampling_presets()  # the shipped presets file was not touched

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_base):
-    home = tmp_path_factory.mktemp("ui-home")
+def server_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("ui-home")
+
+
+@pytest.fixture(scope="module")
+def server(server_home, tiny_base):
+    home = server_home
     port = free_port()
     env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}
     proc = subprocess.Popen(
@@ -192,3 +197,19 @@ def test_space_mode_keeps_each_visitors_voices_private(tmp_path, tiny_base):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_every_generation_is_kept_and_can_be_regenerated(client, server_home, tiny_custom):
+    from studio.takes import TakeHistory
+
+    client.predict("你好。", "Serena", "", "Chinese", str(tiny_custom), 5, api_name="/custom")
+    history = TakeHistory(server_home / "outputs" / "takes")
+    take = next(t for t in history.list() if t.kind == "custom" and t.seed == 5)
+    assert take.voice == "Serena" and take.text == "你好。" and take.settings["model"] == str(tiny_custom)
+    audio, _info, table, new_id = client.predict(take.id, api_name="/regenerate_take")
+    assert sf.info(audio).samplerate == 24_000 and new_id != take.id
+    again = history.get(new_id)
+    assert again.text == take.text and again.voice == "Serena" and again.kind == "custom"
+    assert any(row[0] == new_id for row in table["data"])
+    with pytest.raises(Exception, match="nope"):
+        client.predict("nope", api_name="/regenerate_take")

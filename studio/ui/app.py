@@ -11,6 +11,7 @@ from .dubbing_tab import build_dubbing_tab
 from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
 from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
+from .takes_tab import build_takes_tab, take_rows
 from .voice_tab import build_voice_tab, library_rows
 
 #: Requests waiting beyond this are refused with a "queue full" message.
@@ -41,6 +42,8 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
                 build_custom_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_design", "zh")), label="tab_design"):
                 build_design_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_takes", "zh")), label="tab_takes"):
+                takes_table = build_takes_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_dubbing", "zh")), label="tab_dubbing"):
                 build_dubbing_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
@@ -64,6 +67,11 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             return library_rows(ctx.library(request))
 
         demo.load(fill_library, None, [voice_table], api_visibility="private")
+
+        def fill_takes(request: gr.Request):
+            return take_rows(ctx.takes(request))
+
+        demo.load(fill_takes, None, [takes_table], api_visibility="private")
         demo.load(
             lambda lang: gr.update(value=desktop.first_run_markdown(lang), visible=desktop.needs_first_run()),
             [lang_state],

@@ -64,6 +64,15 @@ class UiContext:
             return space.storage().voices(request)
         return self.engine.voices
 
+    def takes(self, request: gr.Request | None):
+        """The takes history this browser session sees (its own on a Space)."""
+        from .. import space
+        from ..takes import TakeHistory
+
+        if space.enabled():
+            return TakeHistory(space.storage().outputs(request) / "takes")
+        return TakeHistory()
+
     def cancel(self, request: gr.Request | None) -> None:
         """Cancel the running job of this browser session, if any."""
         key = getattr(request, "session_hash", None) or "default"

@@ -187,3 +187,79 @@ def build_emotion_controls(ctx: UiContext) -> tuple[gr.Dropdown, gr.Slider]:
             info="intensity_info",
         )
     return emotion, intensity
+
+
+#: The raw sampling settings shown as number boxes (empty = the model's default).
+SAMPLING_FIELDS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "subtalker_temperature",
+    "subtalker_top_k",
+    "subtalker_top_p",
+    "max_new_tokens",
+)
+
+
+@dataclass
+class SamplingControls:
+    """Sampling preset and raw settings; ``state`` holds the current values for the generate handler."""
+
+    preset: gr.Dropdown
+    boxes: list
+    state: gr.State
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    """Dropdown choices for the sampling presets."""
+    from ..style import sampling_presets
+
+    return [(f"{p.get('zh', key)} / {p.get('en', key)}", key) for key, p in sampling_presets().items()]
+
+
+def build_sampling_controls(ctx: UiContext, lang_state: gr.State) -> SamplingControls:
+    """Generation settings: a preset fills the raw boxes; any box left empty keeps the model's default."""
+    from ..style import SAMPLING_RANGES, sampling_presets, save_sampling_preset
+
+    with ctx.loc(gr.Accordion(t("sampling", "zh"), open=False), label="sampling"):
+        preset = ctx.loc(
+            gr.Dropdown(preset_choices(), value="default", label=t("sampling_preset", "zh")), label="sampling_preset"
+        )
+        boxes = []
+        with gr.Row():
+            for name in SAMPLING_FIELDS:
+                low, high = SAMPLING_RANGES[name]
+                boxes.append(gr.Number(value=None, minimum=low, maximum=high, label=name, min_width=120))
+        with gr.Row():
+            preset_name = ctx.loc(gr.Textbox(label=t("preset_name", "zh"), scale=2), label="preset_name")
+            save = ctx.loc(gr.Button(t("save_preset", "zh"), size="sm", scale=1), value="save_preset")
+        saved = gr.Markdown()
+    state = gr.State({})
+
+    def fill(preset_id):
+        values = sampling_presets().get(preset_id or "default", {})
+        return [values.get(name) for name in SAMPLING_FIELDS]
+
+    def remember(*values):
+        return dict(zip(SAMPLING_FIELDS, values, strict=True))
+
+    for box in boxes:
+        box.change(remember, boxes, [state], api_visibility="private", queue=False)
+
+    @user_errors
+    def store(lang, name, *values):
+        save_sampling_preset(name, dict(zip(SAMPLING_FIELDS, values, strict=True)))
+        return t("preset_saved", lang, name=name.strip()), gr.update(choices=preset_choices(), value=name.strip())
+
+    preset.change(fill, [preset], boxes, api_visibility="private")
+    save.click(store, [lang_state, preset_name, *boxes], [saved, preset], api_visibility="private")
+    return SamplingControls(preset, boxes, state)
+
+
+def sampling_from(values: dict | None) -> object:
+    """The engine's ``Sampling`` from the raw boxes' values (None when every box is empty)."""
+    from ..style import check_sampling
+
+    given = {k: v for k, v in (values or {}).items() if v not in (None, "")}
+    return check_sampling(given) if given else None

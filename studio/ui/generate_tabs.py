@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 
 import gradio as gr
 
@@ -11,8 +13,17 @@ from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
 from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
-from .controls import build_delivery_controls, build_emotion_controls, build_text_panel, delivery_from
+from .controls import (
+    build_delivery_controls,
+    build_emotion_controls,
+    build_sampling_controls,
+    build_text_panel,
+    delivery_from,
+    sampling_from,
+)
 from .i18n import t
+
+log = logging.getLogger(__name__)
 
 
 def model_choices(kind: str) -> list[tuple[str, str]]:
@@ -44,7 +55,14 @@ def _model_dropdown(ctx: UiContext, kind: str) -> gr.Dropdown:
 
 
 def _seed_box(ctx: UiContext) -> gr.Number:
-    return ctx.loc(gr.Number(value=-1, precision=0, label=t("seed", "zh")), label="seed")
+    seed = ctx.loc(
+        gr.Number(value=-1, precision=0, label=t("seed", "zh"), info=t("seed_info", "zh")),
+        label="seed",
+        info="seed_info",
+    )
+    dice = gr.Button("🎲", size="sm", scale=0, min_width=40)
+    dice.click(lambda: random.randint(0, 2**31 - 1), None, [seed], api_visibility="private", queue=False)
+    return seed
 
 
 def _run_row(ctx: UiContext) -> tuple[gr.Button, gr.Button]:
@@ -81,7 +99,21 @@ def _seed(value) -> int | None:
     return None if value is None or int(value) < 0 else int(value)
 
 
-def _finish(result, lang: str):
+def _finish(ctx: UiContext, request, result, lang: str, kind: str, text: str, voice: str, settings: dict):
+    """The audio and its description; the take is kept in the history (a failure there only logs)."""
+    try:
+        ctx.takes(request).add(
+            result.samples,
+            result.sr,
+            kind=kind,
+            text=text,
+            voice=voice,
+            seed=result.seed,
+            model=result.model,
+            settings=settings,
+        )
+    except StudioError:
+        log.warning("could not keep the take in the history", exc_info=True)
     return audio_output(result.samples, result.sr), result_markdown(result, lang)
 
 
@@ -136,6 +168,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 model = _model_dropdown(ctx, "base")
                 seed = _seed_box(ctx)
             timing = build_delivery_controls(ctx)
+            tuning = build_sampling_controls(ctx, lang_state)
             run, stop = _run_row(ctx)
             audio, info = _outputs(ctx)
 
@@ -143,6 +176,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
     @space.gpu
     def generate(
         lang,
+        sampling_values,
         ref,
         transcript,
         x_only,
@@ -171,6 +205,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
             language=lang_name,
             model=model_id,
             seed=_seed(seed_value),
+            sampling=sampling_from(sampling_values),
             progress=gradio_progress(progress),
             cancel=ctx.cancel_token(request),
             delivery=delivery_from(duration, ratio, takes),
@@ -180,7 +215,20 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
             intensity=float(strength if strength is not None else 1.0),
             library=ctx.library(request),
         )
-        return _finish(result, lang)
+        settings = {
+            "reference": None if voice_name else "upload",
+            "transcript": transcript,
+            "x_vector_only": bool(x_only),
+            "language": lang_name,
+            "model": model_id,
+            "voice": voice_name or None,
+            "clip": clip_tag or None,
+            "intensity": strength,
+            "normalize": bool(normalize),
+            "sampling": sampling_values,
+        }
+        voice_label = voice_name or os.path.basename(str(ref))
+        return _finish(ctx, request, result, lang, "clone", txt, voice_label, settings)
 
     def clips_of(name, request: gr.Request = None):
         if not name:
@@ -202,6 +250,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
         generate,
         [
             lang_state,
+            tuning.state,
             ref_audio,
             ref_text,
             xvec,
@@ -245,6 +294,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 model = _model_dropdown(ctx, "custom_voice")
                 seed = _seed_box(ctx)
             timing = build_delivery_controls(ctx)
+            tuning = build_sampling_controls(ctx, lang_state)
             run, stop = _run_row(ctx)
             audio, info = _outputs(ctx)
 
@@ -252,6 +302,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
     @space.gpu
     def generate(
         lang,
+        sampling_values,
         txt,
         spk,
         ins,
@@ -275,6 +326,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
             language=lang_name,
             model=model_id,
             seed=_seed(seed_value),
+            sampling=sampling_from(sampling_values),
             progress=gradio_progress(progress),
             cancel=ctx.cancel_token(request),
             delivery=delivery_from(duration, ratio, takes),
@@ -282,7 +334,17 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
             intensity=float(strength),
             normalize=bool(normalize),
         )
-        return _finish(result, lang)
+        settings = {
+            "speaker": spk,
+            "instruct": ins,
+            "language": lang_name,
+            "model": model_id,
+            "emotion": emotion_id or None,
+            "intensity": strength,
+            "normalize": bool(normalize),
+            "sampling": sampling_values,
+        }
+        return _finish(ctx, request, result, lang, "custom", txt, spk, settings)
 
     def instruct_allowed(lang, model_id):
         """A control the model cannot honour is disabled, with the reason."""
@@ -301,6 +363,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         generate,
         [
             lang_state,
+            tuning.state,
             text,
             speaker,
             instruct,
@@ -337,6 +400,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 model = _model_dropdown(ctx, "voice_design")
                 seed = _seed_box(ctx)
             timing = build_delivery_controls(ctx)
+            tuning = build_sampling_controls(ctx, lang_state)
             run, stop = _run_row(ctx)
             audio, info = _outputs(ctx)
 
@@ -344,6 +408,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
     @space.gpu
     def generate(
         lang,
+        sampling_values,
         desc,
         txt,
         lang_name,
@@ -365,6 +430,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
             language=lang_name,
             model=model_id,
             seed=_seed(seed_value),
+            sampling=sampling_from(sampling_values),
             progress=gradio_progress(progress),
             cancel=ctx.cancel_token(request),
             delivery=delivery_from(duration, ratio, takes),
@@ -372,11 +438,32 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
             intensity=float(strength),
             normalize=bool(normalize),
         )
-        return _finish(result, lang)
+        settings = {
+            "description": desc,
+            "language": lang_name,
+            "model": model_id,
+            "emotion": emotion_id or None,
+            "intensity": strength,
+            "normalize": bool(normalize),
+            "sampling": sampling_values,
+        }
+        return _finish(ctx, request, result, lang, "design", txt, desc[:40], settings)
 
     event = run.click(
         generate,
-        [lang_state, description, text, language, model, seed, emotion, intensity, panel.normalize, *timing.inputs],
+        [
+            lang_state,
+            tuning.state,
+            description,
+            text,
+            language,
+            model,
+            seed,
+            emotion,
+            intensity,
+            panel.normalize,
+            *timing.inputs,
+        ],
         [audio, info],
         api_name="design",
         concurrency_id="engine",

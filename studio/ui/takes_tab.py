@@ -1,0 +1,172 @@
+"""The Takes tab: every generation kept; replay, compare, star, delete, download in any format, regenerate."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from ..audio import load_audio
+from ..errors import InputError
+from ..export import FORMATS, SAMPLE_RATES, Tags, export_audio
+from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .controls import sampling_from
+from .i18n import t
+
+HEADERS = ["id", "time", "kind", "voice", "text", "seconds", "seed", "★"]
+
+
+def take_rows(history) -> list[list]:
+    """The history as table rows, newest first."""
+    return [
+        [
+            x.id,
+            x.created[5:19].replace("T", " "),
+            x.kind,
+            x.voice,
+            x.text[:50],
+            x.seconds,
+            x.seed,
+            "★" if x.starred else "",
+        ]
+        for x in history.list()
+    ]
+
+
+def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None):
+    """Generate ``take`` again with its stored settings and a new seed (None = random)."""
+    s = take.settings
+    common = {
+        "language": s.get("language") or "Auto",
+        "model": s.get("model"),
+        "seed": seed,
+        "sampling": sampling_from(s.get("sampling")),
+        "normalize": s.get("normalize", True),
+        "cancel": cancel,
+    }
+    if progress is not None:
+        common["progress"] = progress
+    if take.kind == "clone":
+        if not s.get("voice"):
+            raise InputError(
+                zh="这条记录用的是临时上传的参考音频，无法重新生成。请先把参考音频保存到声音库，再用它生成。",
+                en="This take used an uploaded reference that was not kept. Save the reference to the voice library "
+                "and generate with it to be able to regenerate.",
+            )
+        return engine.clone(
+            take.text,
+            voice=s["voice"],
+            clip=s.get("clip"),
+            x_vector_only=s.get("x_vector_only", False),
+            intensity=float(s.get("intensity") or 1.0),
+            **common,
+        )
+    if take.kind == "custom":
+        return engine.custom(
+            take.text,
+            s["speaker"],
+            instruct=s.get("instruct") or "",
+            emotion=s.get("emotion"),
+            intensity=float(s.get("intensity") or 0.5),
+            **common,
+        )
+    return engine.design(
+        take.text, s["description"], emotion=s.get("emotion"), intensity=float(s.get("intensity") or 0.5), **common
+    )
+
+
+def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
+    """The history table and what can be done with one take. Returns the table, filled when a page loads."""
+    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True)
+    with gr.Row():
+        chosen = ctx.loc(gr.Textbox(label=t("take_id", "zh")), label="take_id")
+        refresh = ctx.loc(gr.Button(t("refresh", "zh"), size="sm"), value="refresh")
+    with gr.Row():
+        player = ctx.loc(gr.Audio(label=t("take_audio", "zh"), interactive=False), label="take_audio")
+        compare = ctx.loc(gr.Audio(label=t("take_compare", "zh"), interactive=False), label="take_compare")
+    with gr.Row():
+        star = ctx.loc(gr.Button(t("star", "zh"), size="sm"), value="star")
+        delete = ctx.loc(gr.Button(t("delete_take", "zh"), size="sm", variant="stop"), value="delete_take")
+        again = ctx.loc(gr.Button(t("regenerate", "zh"), size="sm", variant="primary"), value="regenerate")
+    with gr.Row():
+        fmt = ctx.loc(gr.Dropdown(list(FORMATS), value="mp3", label=t("format", "zh")), label="format")
+        rate = ctx.loc(
+            gr.Dropdown(list(SAMPLE_RATES), value=SAMPLE_RATES[0], label=t("sample_rate", "zh")), label="sample_rate"
+        )
+        export = ctx.loc(gr.Button(t("download_take", "zh"), size="sm"), value="download_take")
+    download = ctx.loc(gr.File(label=t("download_take", "zh")), label="download_take")
+    status = gr.Markdown()
+    private = {"api_visibility": "private"}
+
+    def rows(request: gr.Request):
+        return take_rows(ctx.takes(request))
+
+    @user_errors
+    def play(lang, take_id, request: gr.Request):
+        """Show the chosen take; the one shown before moves to the comparison player."""
+        if not (take_id or "").strip():
+            return None
+        audio = load_audio(ctx.takes(request).path(take_id))
+        return audio_output(audio.samples, audio.sr)
+
+    def on_select(evt: gr.SelectData, current):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        try:
+            return current.iloc[row, 0] if hasattr(current, "iloc") else current[row][0]
+        except (IndexError, KeyError):
+            return gr.update()
+
+    @user_errors
+    def toggle_star(lang, take_id, request: gr.Request):
+        history = ctx.takes(request)
+        take = history.star(take_id, not history.get(take_id).starred)
+        return t("starred" if take.starred else "unstarred", lang), take_rows(history)
+
+    @user_errors
+    def remove(lang, take_id, request: gr.Request):
+        history = ctx.takes(request)
+        history.delete(take_id)
+        return t("take_deleted", lang), take_rows(history), None
+
+    @user_errors
+    def export_take(lang, take_id, file_format, sample_rate, request: gr.Request):
+        history = ctx.takes(request)
+        take = history.get(take_id)
+        audio = load_audio(history.path(take_id))
+        folder = Path(tempfile.mkdtemp(prefix="take-"))
+        tags = Tags(title=take.text[:60], voice=take.voice, model=take.model)
+        path = export_audio(
+            audio.samples, audio.sr, folder / f"{take.id}.{file_format}", sample_rate=int(sample_rate), tags=tags
+        )
+        return str(path)
+
+    @user_errors
+    def redo(lang, take_id, request: gr.Request, progress=gr.Progress()):
+        history = ctx.takes(request)
+        take = history.get(take_id)
+        result = regenerate(ctx.engine, take, None, gradio_progress(progress), ctx.cancel_token(request))
+        new = history.add(
+            result.samples,
+            result.sr,
+            kind=take.kind,
+            text=take.text,
+            voice=take.voice,
+            seed=result.seed,
+            model=result.model,
+            settings=take.settings,
+        )
+        return audio_output(result.samples, result.sr), result_markdown(result, lang), take_rows(history), new.id
+
+    table.select(on_select, [table], [chosen], **private)
+    chosen.change(lambda audio: audio, [player], [compare], **private).then(
+        play, [lang_state, chosen], [player], **private
+    )
+    refresh.click(rows, None, [table], **private)
+    star.click(toggle_star, [lang_state, chosen], [status, table], **private)
+    delete.click(remove, [lang_state, chosen], [status, table, player], **private)
+    export.click(export_take, [lang_state, chosen, fmt, rate], [download], **private)
+    again.click(
+        redo, [lang_state, chosen], [player, status, table, chosen], api_name="regenerate_take", concurrency_id="engine"
+    )
+    return table

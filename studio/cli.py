@@ -158,6 +158,13 @@ def cmd_design(args) -> None:
 def cmd_pinyin(args) -> None:
     from .engine import Engine
 
+    args.text = args.text or args.text_option
+    if not args.text and not args.text_file:
+        raise InputError(
+            zh='请给出要分析的文字：python -m studio pinyin "文字"，或 --text-file 文件。',
+            en='Give the text to analyse: python -m studio pinyin "TEXT", or --text-file FILE.',
+        )
+
     prepared = Engine().prepare_text(_read_text(args), normalize=not args.no_normalize)
     if args.json:
         from dataclasses import asdict as as_dict
@@ -260,16 +267,16 @@ def add_voices_parser(sub) -> None:
     q = vs.add_parser("add", help="save a new voice from a reference clip")
     q.add_argument("name")
     q.add_argument("--audio", required=True, help="reference clip (wav, mp3, flac, ogg, m4a)")
-    q.add_argument("--transcript", help="what the clip says, word for word")
+    q.add_argument("--transcript", "--text", dest="transcript", help="what the clip says, word for word")
     q.add_argument("--language", default="auto")
-    q.add_argument("--tags", nargs="*")
+    q.add_argument("--tags", "--tag", dest="tags", nargs="*", help="tags of the voice (e.g. narrator, female)")
     q.add_argument("--notes")
     q.add_argument("--consent", action="store_true", help="confirm this is your voice or you may clone it")
     q = vs.add_parser("add-clip", help="add a clip tagged with an emotion or style (happy, whisper, 开心...)")
     q.add_argument("name")
     q.add_argument("--audio", required=True)
     q.add_argument("--tag", required=True)
-    q.add_argument("--transcript")
+    q.add_argument("--transcript", "--text", dest="transcript")
     q.add_argument("--replace", action="store_true", help="replace a clip with the same tag")
     for action in ("show", "remove", "restore"):
         vs.add_parser(action).add_argument("name")
@@ -427,9 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_design)
 
     p = sub.add_parser("pinyin", help="show the readings the studio predicts and the text sent to the model")
-    text = p.add_mutually_exclusive_group(required=True)
-    text.add_argument("--text")
-    text.add_argument("--text-file")
+    p.add_argument("text", nargs="?", help="the text (or --text / --text-file)")
+    p.add_argument("--text", dest="text_option", help=argparse.SUPPRESS)
+    p.add_argument("--text-file")
     p.add_argument("--all", action="store_true", help="every character, not only polyphones and overrides")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-normalize", action="store_true")

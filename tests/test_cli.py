@@ -166,7 +166,7 @@ def test_make_test_checkpoint_is_loadable(tmp_path):
 
 
 def test_pinyin_shows_readings_and_the_text_sent_to_the_model():
-    proc = run_cli("pinyin", "--text", "他长大了，头发很长。重(chong2)新开始，涨了 2%。", "--json")
+    proc = run_cli("pinyin", "他长大了，头发很长。重(chong2)新开始，涨了 2%。", "--json")
     report = json.loads(proc.stdout)
     chang = [r["pinyin"] for r in report["readings"] if r["char"] == "长"]
     assert chang == ["zhǎng", "cháng"]

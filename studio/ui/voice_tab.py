@@ -86,11 +86,18 @@ def trimmed_reference(path: str, start: float, end: float):
     return prepare_reference(cut, window=False)
 
 
-def library_rows(library) -> list[list]:
-    """A voice library as table rows."""
+def library_rows(library, query: str = "") -> list[list]:
+    """A voice library as table rows; ``query`` filters by name, tag, notes or transcript."""
     return [
-        [v.name, v.language, ", ".join(c.tag for c in v.clips), v.transcript[:60], v.updated[:10]]
-        for v in library.list()
+        [
+            v.name,
+            v.language,
+            ", ".join(c.tag for c in v.clips),
+            v.transcript[:60],
+            v.consent.date[:10] if v.consent.confirmed else "",
+            v.updated[:10],
+        ]
+        for v in library.list(query=(query or "").strip() or None)
     ]
 
 
@@ -129,8 +136,9 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             add_clip = ctx.loc(gr.Button(t("add_clip", "zh"), size="sm"), value="add_clip")
             status = gr.Markdown()
     with ctx.loc(gr.Accordion(t("library", "zh"), open=True), label="library"):
+        search = ctx.loc(gr.Textbox(label=t("search_voices", "zh")), label="search_voices")
         table = gr.Dataframe(
-            headers=["name", "language", "clips", "transcript", "updated"],
+            headers=["name", "language", "clips", "transcript", "consent", "updated"],
             interactive=False,
             wrap=True,
         )
@@ -139,9 +147,11 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             new_name = ctx.loc(gr.Textbox(label=t("new_name", "zh")), label="new_name")
         with gr.Row():
             rename = ctx.loc(gr.Button(t("rename", "zh"), size="sm"), value="rename")
+            duplicate = ctx.loc(gr.Button(t("duplicate", "zh"), size="sm"), value="duplicate")
             delete = ctx.loc(gr.Button(t("delete_voice", "zh"), size="sm", variant="stop"), value="delete_voice")
             restore = ctx.loc(gr.Button(t("restore", "zh"), size="sm"), value="restore")
             export = ctx.loc(gr.Button(t("export_voice", "zh"), size="sm"), value="export_voice")
+        voice_preview = ctx.loc(gr.Audio(label=t("voice_preview", "zh"), interactive=False), label="voice_preview")
         archive = ctx.loc(gr.File(label=t("voice_archive", "zh"), file_types=[".zip"]), label="voice_archive")
         import_button = ctx.loc(gr.Button(t("import_voice", "zh"), size="sm"), value="import_voice")
     prepared = gr.State(None)
@@ -193,6 +203,24 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         return t("voice_renamed", lang, name=voice.name), library_rows(library)
 
     @user_errors
+    def on_duplicate(lang, old, new, request: gr.Request = None):
+        library = ctx.library(request)
+        voice = library.duplicate(old, new)
+        return t("voice_saved", lang, name=voice.name), library_rows(library)
+
+    def on_preview(voice_name, request: gr.Request = None):
+        try:
+            library = ctx.library(request)
+            audio = load_audio(library.clip_path(voice_name))
+        except StudioError:
+            return None
+        return audio_output(audio.samples, audio.sr)
+
+    @user_errors
+    def on_search(lang, query, request: gr.Request = None):
+        return library_rows(ctx.library(request), query)
+
+    @user_errors
     def on_delete(lang, voice_name, request: gr.Request = None):
         library = ctx.library(request)
         library.delete(voice_name)
@@ -238,6 +266,9 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     add_clip.click(
         on_add_clip, [lang_state, recording, prepared, name, transcript, clip_tag], [status, table], **private
     )
+    duplicate.click(on_duplicate, [lang_state, chosen, new_name], [status, table], **private)
+    search.change(on_search, [lang_state, search], [table], **private)
+    chosen.change(on_preview, [chosen], [voice_preview], **private)
     rename.click(on_rename, [lang_state, chosen, new_name], [status, table], **private)
     delete.click(on_delete, [lang_state, chosen], [status, table], api_name="delete_voice")
     restore.click(on_restore, [lang_state, chosen], [status, table], **private)

@@ -188,6 +188,11 @@ def _no_speech() -> AudioError:
     )
 
 
+def no_speech_error() -> AudioError:
+    """The error for a clip with no speech in it (for callers that run :func:`detect_speech` themselves)."""
+    return _no_speech()
+
+
 def _cut(audio: Audio, start_s: float, end_s: float) -> Audio:
     a, b = max(0, round(start_s * audio.sr)), min(len(audio.samples), round(end_s * audio.sr))
     return Audio(samples=_fade(audio.samples[a:b].copy(), audio.sr), sr=audio.sr)

@@ -53,7 +53,13 @@ def _error(zh: str, en: str, source: str) -> InputError:
 def decode_bytes(data: bytes) -> str:
     """Text of a script file: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; newlines as ``\\n``."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                zh="脚本文件不是有效的 UTF-16 文本（文件可能已损坏，或者不是文本）。",
+                en="The script file is not valid UTF-16 text (it may be damaged, or not text at all).",
+            ) from exc
     else:
         try:
             text = data.decode("utf-8-sig")

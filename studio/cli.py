@@ -73,6 +73,7 @@ def _delivery(args):
         ratio=args.ratio,
         takes=args.takes,
         loudness=None if args.no_polish else args.loudness,
+        watermark=not args.no_watermark,
     )
 
 
@@ -190,6 +191,23 @@ def cmd_pinyin(args) -> None:
     print(f"model: {prepared.model_text}")
     for warning in prepared.warnings:
         print(f"note: {warning.message(user_language())}")
+
+
+def cmd_check(args) -> int:
+    from .export import read_tags
+    from .watermark import check_file
+
+    lang = user_language()
+    status = 0
+    for path in args.files:
+        report = check_file(path)
+        tags = read_tags(path) if Path(path).suffix.lower() in (".mp3", ".flac", ".ogg", ".wav") else {}
+        tagged = tags.get("ai_generated") == "true"
+        print(f"{path}: {report['message_zh'] if lang == 'zh' else report['message_en']}")
+        if tagged:
+            print("  tag: AI-generated (Qwen Voice Studio)")
+        status = status or (0 if report["found"] or tagged else 1)
+    return status
 
 
 def _library():
@@ -409,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--loudness", type=float, default=-16.0, help="integrated loudness in LUFS (default -16)")
         p.add_argument("--no-polish", action="store_true", help="leave loudness and peaks as generated")
         p.add_argument("--no-normalize", action="store_true", help="read numbers and symbols as written")
+        p.add_argument("--no-watermark", action="store_true", help="leave out the inaudible studio watermark")
         p.add_argument("--sampling", help="sampling preset from presets/sampling.json (default, stable, natural, ...)")
         return p
 
@@ -443,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pinyin)
 
     add_voices_parser(sub)
+
+    p = sub.add_parser("check", help="does a file carry the studio's watermark or AI-generated tag? (exit 1 if not)")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("models", help="list the official checkpoints and their state")
     p.add_argument("--json", action="store_true")

@@ -6,6 +6,7 @@ The UI, the CLI and the HTTP API are thin adapters over :class:`Engine`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from .timing import MIN_STRETCH, fit_to_duration, resolve_target
 if TYPE_CHECKING:
     from .text import PreparedText, PronunciationDictionary
 
+#: Terminal colour codes and control characters (not newline or tab): never spoken, never sent to the model.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: Longest text accepted in one generation call.
 MAX_TEXT_CHARS = 5000
 _PROMPT_CACHE_SIZE = 8
@@ -37,7 +41,7 @@ SEGMENT_PAUSE_S = 0.2
 
 def check_text(text: str | None, what: tuple[str, str] = ("文本", "text")) -> str:
     """Strip ``text`` and refuse it when empty or over :data:`MAX_TEXT_CHARS`."""
-    cleaned = (text or "").strip()
+    cleaned = _CONTROL.sub("", _ANSI.sub("", text or "")).strip()
     if not cleaned:
         raise TextError(
             zh=f"{what[0]}是空的，请输入要合成的文字。", en=f"The {what[1]} is empty: type what should be spoken."
@@ -48,6 +52,27 @@ def check_text(text: str | None, what: tuple[str, str] = ("文本", "text")) -> 
             en=f"The {what[1]} is too long ({len(cleaned)} characters); the limit is {MAX_TEXT_CHARS}. Split it into parts.",
         )
     return cleaned
+
+
+def check_seed(seed: object) -> int | None:
+    """``seed`` as an int (None and -1 mean random); :class:`InputError` for NaN, fractions or out of range."""
+    if seed is None:
+        return None
+    if (isinstance(seed, float) and seed.is_integer()) or isinstance(seed, np.integer):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -1 <= seed < 2**32:
+        raise InputError(
+            zh=f"种子必须是 0 到 {2**32 - 1} 之间的整数（-1 表示随机），收到 {seed}。",
+            en=f"The seed must be a whole number from 0 to {2**32 - 1} (-1 for random); got {seed}.",
+        )
+    return seed
+
+
+def _check_request(seed: object, delivery: Delivery | None) -> None:
+    """Refuse a bad seed or delivery before any model is loaded."""
+    check_seed(seed)
+    if delivery is not None:
+        delivery.check()
 
 
 def instruction_language(text: str, language: str) -> str:
@@ -187,6 +212,7 @@ class Engine:
         library=None,
     ) -> list[SynthesisResult]:
         """Speak several texts with one reference (or saved voice) in batched model calls."""
+        _check_request(seed, delivery)
         model_texts, notes = self._model_texts(texts, normalize)
         language = normalize_language(language)
         model = self._model_for(model, "base")
@@ -321,6 +347,7 @@ class Engine:
         compose the style instruction (1.7B only); ``result.instruction`` shows it.
         """
         text = check_text(text)
+        _check_request(seed, delivery)
         model_texts, notes = self._model_texts([text], normalize)
         speaker = _speaker_name(speaker)
         language = normalize_language(language)
@@ -368,6 +395,7 @@ class Engine:
     ) -> SynthesisResult:
         """Speak ``text`` in a new voice described in words (VoiceDesign), optionally with an emotion preset."""
         text = check_text(text)
+        _check_request(seed, delivery)
         model_texts, notes = self._model_texts([text], normalize)
         description = check_text(description, ("声音描述", "voice description"))
         language = normalize_language(language)
@@ -522,6 +550,10 @@ class Engine:
             result.samples, result.fit = fit_to_duration(result.samples, result.sr, target)
         if delivery.loudness is not None:
             result.samples = polish(result.samples, result.sr, delivery.loudness, delivery.true_peak)
+        if delivery.watermark:
+            from . import watermark
+
+            result.samples = watermark.embed(result.samples, result.sr)
 
 
 def _scaled_progress(progress: ProgressFn, start: float, span: float, label: str) -> ProgressFn:
@@ -581,6 +613,7 @@ class Delivery:
     takes: int = 1  #: with a duration: generate this many takes and keep the closest
     loudness: float | None = DEFAULT_LUFS  #: integrated LUFS; None leaves the audio untouched
     true_peak: float = DEFAULT_TRUE_PEAK_DB
+    watermark: bool = True  #: an inaudible "made by this studio" mark (studio.watermark)
 
     def check(self) -> None:
         """Refuse impossible settings before any generation starts."""
@@ -594,4 +627,10 @@ class Delivery:
             raise InputError(
                 zh=f"候选次数必须在 1 到 8 之间（收到 {self.takes}）。",
                 en=f"Takes must be between 1 and 8 (got {self.takes}).",
+            )
+        if self.loudness is not None and not (-70 <= self.loudness <= 0 and -20 <= self.true_peak <= 0):
+            raise InputError(
+                zh=f"响度目标 {self.loudness} LUFS 或峰值上限 {self.true_peak} dBTP 超出范围（-70 到 0 LUFS，-20 到 0 dBTP）。",
+                en=f"Loudness target {self.loudness} LUFS or peak ceiling {self.true_peak} dBTP is out of range "
+                "(-70 to 0 LUFS, -20 to 0 dBTP).",
             )

@@ -45,6 +45,13 @@ def test_clone_writes_a_wav(tmp_path, tiny_base, reference_wav):
     data, sr = sf.read(out)
     assert sr == 24_000 and data.ndim == 1 and len(data) > 24_000
     assert "seed 5" in proc.stdout
+    checked = run_cli("check", str(out), str(reference_wav), check=False)
+    lines = checked.stdout.strip().splitlines()
+    ours = next(line for line in lines if line.startswith(str(out)))
+    theirs = next(line for line in lines if line.startswith(str(reference_wav)))
+    assert "watermark found" in ours and "No watermark found" in theirs
+    assert "tag: AI-generated" in checked.stdout
+    assert checked.returncode == 1  # the reference is not ours
 
 
 def test_studio_model_sets_the_default_and_text_file_works(tmp_path, tiny_base, reference_wav):

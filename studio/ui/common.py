@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +116,20 @@ def gradio_progress(progress: gr.Progress) -> ProgressFn:
     return report
 
 
+#: Characters that Markdown (or the HTML it may carry) would interpret.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def escape_md(text: object) -> str:
+    """``text`` (a voice name, a transcript, a user's words) shown literally inside ``gr.Markdown``.
+
+    HTML is turned into entities and Markdown punctuation backslash-escaped, so
+    a name like ``<img src=x onerror=...>`` or ``![](http://...)`` is shown, never rendered or fetched.
+    """
+    value = html.escape(str(text), quote=False).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", value)
+
+
 def audio_output(samples: np.ndarray, sr: int) -> tuple[int, np.ndarray]:
     """Samples as Gradio's ``(sr, int16 array)`` (no float conversion warning)."""
     return sr, (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
@@ -136,9 +152,9 @@ def result_markdown(result, lang: str) -> str:
     if result.segments > 1:
         text += t("segments_info", lang, n=result.segments)
     if result.instruction:
-        text += "\n\n" + t("instruction_info", lang, text=result.instruction)
+        text += "\n\n" + t("instruction_info", lang, text=escape_md(result.instruction))
     if result.model_text:
-        text += "\n\n" + t("sent_to_model", lang, text=result.model_text)
+        text += "\n\n" + t("sent_to_model", lang, text=escape_md(result.model_text))
     for note in result.notes:
-        text += f"\n- {note.message(lang)}"
+        text += f"\n- {escape_md(note.message(lang))}"
     return text

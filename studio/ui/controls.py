@@ -12,7 +12,7 @@ from ..style import emotions
 from ..text import PronunciationDictionary, pinyin_report
 from ..text.dictionary import DEFAULT_PATH as DICTIONARY_PATH
 from ..text.pins import set_pin
-from .common import UiContext, user_errors
+from .common import UiContext, escape_md, user_errors
 from .i18n import t
 
 #: Radio value that removes a pin.
@@ -49,9 +49,9 @@ def model_text_markdown(engine: Engine, text: str, normalize: bool, lang: str) -
     if not (text or "").strip():
         return ""
     prepared = engine.prepare_text(text, normalize=normalize)
-    lines = [t("sent_to_model", lang, text=prepared.model_text)]
-    lines += [f"- {w.message(lang)}" for w in prepared.warnings]
-    lines += [f"- {a.rule.word} → {a.rule.value}" for a in prepared.applied_rules]
+    lines = [t("sent_to_model", lang, text=escape_md(prepared.model_text))]
+    lines += [f"- {escape_md(w.message(lang))}" for w in prepared.warnings]
+    lines += [f"- {escape_md(a.rule.word)} → {escape_md(a.rule.value)}" for a in prepared.applied_rules]
     return "\n".join(lines)
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..dubbing.project import Line, Project, check_line
+from ..dubbing.project import Line, Project, check_line, project_folder
 from ..errors import InputError
 from ..paths import outputs_dir
-from .common import UiContext, audio_output, gradio_progress, user_errors
+from .common import UiContext, audio_output, escape_md, gradio_progress, user_errors
 from .i18n import t
 
 _HEADERS = [
@@ -97,9 +97,8 @@ def apply_table(project: Project, table, voices_table) -> Project:
 
 
 def _folder(value: str) -> Path:
-    value = (value or "").strip() or _DEFAULT_FOLDER
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else outputs_dir() / path
+    # Confined to the outputs folder: no absolute path, "..", "~" or symbolic link (the UI may be remote).
+    return project_folder((value or "").strip() or _DEFAULT_FOLDER, outputs_dir())
 
 
 def _open(folder: str) -> Project:
@@ -216,12 +215,12 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         imported = import_script(getattr(file, "name", file))
         project.lines, project.voices = imported.lines, {**project.voices, **imported.voices}
         project.save()
-        return shown(project, t("dub_saved", lang, path=project.folder))
+        return shown(project, t("dub_saved", lang, path=escape_md(project.folder)))
 
     @user_errors
     def do_save(lang, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
         project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
-        return shown(project, t("dub_saved", lang, path=project.folder))
+        return shown(project, t("dub_saved", lang, path=escape_md(project.folder)))
 
     def generate(lang, values, only, force, request, progress):
         from ..dubbing.runner import run_project
@@ -245,7 +244,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             failed=len(report.failed),
             wall=report.wall_s,
         )
-        message += "".join(f"\n- {r.message(lang)}" for r in report.failed)
+        message += "".join(f"\n- {escape_md(r.message(lang))}" for r in report.failed)
         return shown(project, message)
 
     @user_errors

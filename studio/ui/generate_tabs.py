@@ -9,6 +9,7 @@ import random
 import gradio as gr
 
 from .. import space
+from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
@@ -96,7 +97,8 @@ def _is_small_custom(model_id: str | None) -> bool:
 
 
 def _seed(value) -> int | None:
-    return None if value is None or int(value) < 0 else int(value)
+    seed = check_seed(value)  # NaN, fractions, huge numbers: a clear message, not an internal error
+    return None if seed is None or seed < 0 else seed
 
 
 def _finish(ctx: UiContext, request, result, lang: str, kind: str, text: str, voice: str, settings: dict):

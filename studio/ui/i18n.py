@@ -49,6 +49,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "refresh": ("刷新", "Refresh"),
     "open_logs": ("打开日志文件夹", "Open logs folder"),
     "tab_takes": ("历史记录", "Takes"),
+    "check_file": ("检查文件是否由本工作室生成（水印）", "Check a file for the studio's watermark"),
+    "check_file_input": ("音频文件", "Audio file"),
     "take_id": ("记录编号（点表格中的一行）", "Take id (click a row in the table)"),
     "take_audio": ("这条记录", "This take"),
     "take_compare": ("上一条（对比）", "Previous one (compare)"),

@@ -97,7 +97,22 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         export = ctx.loc(gr.Button(t("download_take", "zh"), size="sm"), value="download_take")
     download = ctx.loc(gr.File(label=t("download_take", "zh")), label="download_take")
     status = gr.Markdown()
+    with ctx.loc(gr.Accordion(t("check_file", "zh"), open=False), label="check_file"):
+        suspect = ctx.loc(gr.File(label=t("check_file_input", "zh")), label="check_file_input")
+        check = ctx.loc(gr.Button(t("check_file", "zh"), size="sm"), value="check_file")
+        verdict = gr.Markdown()
     private = {"api_visibility": "private"}
+
+    @user_errors
+    def check_upload(lang, path):
+        from ..watermark import check_file
+
+        if not path:
+            raise gr.Error(t("need_ref", lang))
+        report = check_file(path)
+        return report["message_zh"] if lang == "zh" else report["message_en"]
+
+    check.click(check_upload, [lang_state, suspect], [verdict], api_name="check_file")
 
     def rows(request: gr.Request):
         return take_rows(ctx.takes(request))

@@ -11,7 +11,7 @@ import numpy as np
 from ..audio import Audio, load_audio
 from ..errors import InputError, StudioError
 from ..reference import IDEAL_MAX_S, best_window, detect_speech, prepare_reference, quality_report
-from .common import UiContext, audio_output, user_errors
+from .common import UiContext, audio_output, escape_md, user_errors
 from .i18n import t
 
 _LEVEL_ICON = {"error": "❌", "warning": "⚠️", "ok": "✅"}
@@ -188,25 +188,27 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             tags=[s.strip() for s in (tag_text or "").split(",") if s.strip()],
             consent=bool(agreed),
         )
-        return t("voice_saved", lang, name=voice.name), library_rows(library)
+        return t("voice_saved", lang, name=escape_md(voice.name)), library_rows(library)
 
     @user_errors
     def on_add_clip(lang, path, kept, voice_name, text, tag, request: gr.Request = None):
         library = ctx.library(request)
         voice = library.add_clip(voice_name, _clip(path, kept), tag, text)
-        return t("clip_added", lang, name=voice.name, tags=", ".join(c.tag for c in voice.clips)), library_rows(library)
+        return t(
+            "clip_added", lang, name=escape_md(voice.name), tags=escape_md(", ".join(c.tag for c in voice.clips))
+        ), library_rows(library)
 
     @user_errors
     def on_rename(lang, old, new, request: gr.Request = None):
         library = ctx.library(request)
         voice = library.rename(old, new)
-        return t("voice_renamed", lang, name=voice.name), library_rows(library)
+        return t("voice_renamed", lang, name=escape_md(voice.name)), library_rows(library)
 
     @user_errors
     def on_duplicate(lang, old, new, request: gr.Request = None):
         library = ctx.library(request)
         voice = library.duplicate(old, new)
-        return t("voice_saved", lang, name=voice.name), library_rows(library)
+        return t("voice_saved", lang, name=escape_md(voice.name)), library_rows(library)
 
     def on_preview(voice_name, request: gr.Request = None):
         try:
@@ -224,13 +226,13 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     def on_delete(lang, voice_name, request: gr.Request = None):
         library = ctx.library(request)
         library.delete(voice_name)
-        return t("voice_deleted", lang, name=voice_name), library_rows(library)
+        return t("voice_deleted", lang, name=escape_md(voice_name)), library_rows(library)
 
     @user_errors
     def on_restore(lang, voice_name, request: gr.Request = None):
         library = ctx.library(request)
         voice = library.restore(voice_name)
-        return t("voice_restored", lang, name=voice.name), library_rows(library)
+        return t("voice_restored", lang, name=escape_md(voice.name)), library_rows(library)
 
     @user_errors
     def on_export(lang, voice_name, request: gr.Request = None):
@@ -244,7 +246,7 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             raise gr.Error(t("need_archive", lang))
         library = ctx.library(request)
         voice = library.import_(upload, name=(as_name or "").strip() or None)
-        return t("voice_imported", lang, name=voice.name), library_rows(library)
+        return t("voice_imported", lang, name=escape_md(voice.name)), library_rows(library)
 
     def on_select(evt: gr.SelectData, rows):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index

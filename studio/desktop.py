@@ -20,7 +20,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from .errors import ResourceError, StorageError, StudioError
+from .errors import InputError, ResourceError, StorageError, StudioError
 from .paths import is_frozen, models_dir, studio_home
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,8 @@ def serve(
                     if open_browser:
                         webbrowser.open(url)
                     return 0
-            demo = _launch(host, choose_port(host, port or DEFAULT_PORT), open_browser, share)
+            key = required_key(host, share)
+            demo = _launch(host, choose_port(host, port or DEFAULT_PORT), open_browser, share, key)
             record_instance(demo.local_url)
     except StudioError as exc:
         report_fatal(exc)
@@ -318,7 +319,33 @@ def _stop_on_terminate() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def _launch(host: str, port: int, open_browser: bool, share: bool):
+def required_key(host: str, share: bool) -> str | None:
+    """The access key the UI needs: None on loopback; beyond it (or with a public link) ``STUDIO_API_KEY``.
+
+    Raises :class:`InputError` when the UI would be reachable from other machines without a key.
+    """
+    from .api.server import is_loopback
+
+    if is_loopback(host) and not share:
+        return None
+    key = os.environ.get("STUDIO_API_KEY", "").strip()
+    if len(key) < 8:
+        raise InputError(
+            zh=f"拒绝在 {host} 上开放界面{'（公开链接）' if share else ''}：其他机器能访问它，必须先设置访问密钥："
+            "把环境变量 STUDIO_API_KEY 设为至少 8 个字符的密码（登录时用户名任意，密码就是它）。",
+            en=f"Refusing to open the UI on {host}{' (public link)' if share else ''}: other machines could reach it, so "
+            "an access key is required: set the STUDIO_API_KEY environment variable to a password of at least 8 "
+            "characters (log in with any user name and that password).",
+            host=host,
+        )
+    return key
+
+
+def _launch(host: str, port: int, open_browser: bool, share: bool, key: str | None = None):
+    import hmac
+
+    from .paths import outputs_dir, voices_dir
+    from .settings import Settings
     from .ui.app import build_app
 
     demo = build_app()
@@ -329,7 +356,10 @@ def _launch(host: str, port: int, open_browser: bool, share: bool):
         share=share,
         max_file_size="200mb",
         show_error=True,
-        allowed_paths=[str(studio_home())],
+        # Only generated outputs may be served by path; people's voices, models, logs and settings never.
+        allowed_paths=[str(outputs_dir())],
+        blocked_paths=[str(voices_dir()), str(models_dir()), str(logs_dir()), str(Settings.path())],
+        auth=(lambda _user, password: hmac.compare_digest(password.encode(), key.encode())) if key else None,
         prevent_thread_lock=True,
         quiet=False,
     )

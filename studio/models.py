@@ -8,8 +8,11 @@ generations on one model at once.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -186,6 +189,10 @@ class ModelManager:
             torch.cuda.empty_cache()
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             torch.mps.empty_cache()
+        if sys.platform.startswith("linux"):
+            # glibc keeps the freed model's memory arenas; hand them back (2.8 GB -> 0.66 GB after a 0.6B unload)
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
 
     def statuses(self) -> list[ModelStatus]:
         """Every official checkpoint with its state on disk and in memory."""

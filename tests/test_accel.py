@@ -9,6 +9,8 @@ with the accelerations switched off (bare qwen-tts) and on.
 from __future__ import annotations
 
 import contextlib
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -171,6 +173,17 @@ def test_lean_code_predictor_is_scoped_to_the_instance(base_pair):
             pass
         assert cp.generate == lean.generate
     assert "generate" not in cp.__dict__
+
+
+def test_an_accelerated_model_can_still_be_freed(monkeypatch, tiny_base, prompt):
+    # Unloading must return the memory: nothing of the accelerations may keep the model alive.
+    tts = load(tiny_base)
+    generate(monkeypatch, tts, "generate_voice_clone", ["你好。"], on=True, voice_clone_prompt=prompt)
+    assert lean_for(tts.model.talker.code_predictor).fused_layers() is not None
+    alive = weakref.ref(tts.model.talker.code_predictor)
+    del tts
+    gc.collect()
+    assert alive() is None
 
 
 # -- decoding only the new frames ----------------------------------------------------------------------

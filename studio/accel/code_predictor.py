@@ -18,7 +18,6 @@ that would add logits processors) goes to the original ``generate``.
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -237,14 +236,18 @@ class LeanCodePredictor:
         return sequences
 
 
-_LEAN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LEAN = "_studio_lean"
 
 
 def lean_for(code_predictor) -> LeanCodePredictor:
-    """The (cached) lean loop of ``code_predictor``; its buffers and tables survive between calls."""
-    lean = _LEAN.get(code_predictor)
+    """The (cached) lean loop of ``code_predictor``; its buffers and tables survive between calls.
+
+    Kept on the instance itself (not in a module-level table, whose entries would
+    keep the model alive): it goes when the model goes.
+    """
+    lean = code_predictor.__dict__.get(_LEAN)
     if lean is None:
-        lean = _LEAN[code_predictor] = LeanCodePredictor(code_predictor)
+        lean = code_predictor.__dict__[_LEAN] = LeanCodePredictor(code_predictor)
     return lean
 
 

@@ -48,7 +48,21 @@ def _write_result(result, args, voice: str = "") -> None:
     if result.instruction:
         print(f"instruction: {result.instruction}")
     if result.fit is not None:
-        print(f"fitted to {result.seconds:.3f} s (stretch x{result.fit.stretch:.3f})")
+        fit = result.fit
+        print(
+            f"natural {fit.natural_s:.2f} s, target {fit.target_s:.3f} s, fitted to {result.seconds:.3f} s "
+            f"(trimmed {fit.trimmed_s:.2f} s, pauses {fit.pause_change_s:+.2f} s, stretch x{fit.stretch:.3f})"
+        )
+        if fit.warning:
+            from .timing import NATURAL_STRETCH
+
+            low, high = NATURAL_STRETCH
+            message = (
+                f"伸缩 ×{fit.stretch:.2f} 超出自然范围 {low}-{high}，可能听起来不自然。"
+                if lang == "zh"
+                else f"stretch x{fit.stretch:.2f} is outside the natural range {low}-{high} and may sound unnatural."
+            )
+            print(f"note: {message}", file=sys.stderr)
     for note in result.notes:
         print(f"note: {note.message(lang)}", file=sys.stderr)
 

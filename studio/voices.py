@@ -132,8 +132,10 @@ class Voice:
                 return c
         tags = "、".join(c.tag for c in self.clips)
         raise NotFoundError(
-            zh=f"声音“{self.name}”没有标签为“{tag}”的片段。现有标签：{tags}。",
-            en=f"Voice '{self.name}' has no clip tagged '{tag}'. Its tags: {', '.join(c.tag for c in self.clips)}.",
+            zh=f"声音“{self.name}”没有标签为“{tag}”的片段。现有标签：{tags}。"
+            f"可以在“声音库”里录制或导入一段“{tag}”情绪的录音（命令行：voices add-clip --tag {tag}）。",
+            en=f"Voice '{self.name}' has no clip tagged '{tag}'. Its tags: {', '.join(c.tag for c in self.clips)}. "
+            f"Record or import a '{tag}' clip in the Voices tab (command line: voices add-clip --tag {tag}).",
         )
 
     def to_profile(self) -> dict[str, Any]:

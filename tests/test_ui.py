@@ -143,7 +143,7 @@ def test_save_a_voice_then_clone_with_it_to_an_exact_length(client, tmp_path, ti
     )  # fmt: skip
     data, sr = sf.read(audio)
     assert abs(len(data) / sr - 2.0) <= 0.01
-    assert "fitted to 2.000 s" in info and "Sent to the model" in info
+    assert "result 2.000 s" in info and "Sent to the model" in info
     client.predict("UI voice", api_name="/delete_voice")
     with pytest.raises(Exception, match="UI voice"):
         client.predict(

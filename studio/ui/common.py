@@ -16,6 +16,7 @@ import numpy as np
 from ..engine import Engine
 from ..errors import StudioError
 from ..progress import CancelToken, ProgressFn
+from ..timing import NATURAL_STRETCH
 from .i18n import t
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,13 @@ def result_markdown(result, lang: str) -> str:
     if "load" in result.timings:
         text += t("loaded_in", lang, load=result.timings["load"])
     if result.fit is not None:
-        text += t("fit_info", lang, seconds=result.seconds, stretch=result.fit.stretch)
+        fit = result.fit
+        text += t(
+            "fit_info", lang, natural=fit.natural_s, target=fit.target_s, seconds=result.seconds, stretch=fit.stretch
+        )
+        if fit.warning:
+            low, high = NATURAL_STRETCH
+            text += "\n- " + t("stretch_warning", lang, stretch=fit.stretch, low=low, high=high)
     if result.segments > 1:
         text += t("segments_info", lang, n=result.segments)
     if result.instruction:

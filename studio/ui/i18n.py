@@ -139,8 +139,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "0.6B CustomVoice takes no style instruction: use 1.7B CustomVoice for emotion and instructions.",
     ),
     "fit_info": (
-        " · 已调整到 {seconds:.3f} 秒（伸缩 ×{stretch:.3f}）",
-        " · fitted to {seconds:.3f} s (stretch x{stretch:.3f})",
+        " · 自然长度 {natural:.2f} 秒 → 目标 {target:.3f} 秒，结果 {seconds:.3f} 秒（伸缩 ×{stretch:.3f}）",
+        " · natural {natural:.2f} s -> target {target:.3f} s, result {seconds:.3f} s (stretch x{stretch:.3f})",
+    ),
+    "stretch_warning": (
+        "伸缩 ×{stretch:.2f} 超出自然范围 {low}-{high}，可能听起来不自然：可以改短/改长文字，或放宽目标时长。",
+        "Stretch x{stretch:.2f} is outside the natural range {low}-{high} and may sound unnatural: "
+        "shorten or lengthen the text, or relax the target.",
     ),
     "segments_info": (" · 分 {n} 段生成", " · generated in {n} segments"),
     "saved_voice": ("已保存的声音（可选）", "Saved voice (optional)"),
@@ -176,6 +181,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "未找到本地语音识别模型：请逐字输入录音内容。",
         "No local speech recogniser found: type what the recording says, word for word.",
     ),
+    "asr_ready": (
+        "可以用本机的语音识别模型自动填写，填好后请核对。",
+        "A local speech recogniser can fill this in; check the text afterwards.",
+    ),
+    "asr_fill": ("自动识别文字", "Fill from the audio"),
     "voice_tags": ("标签（逗号分隔）", "Tags (comma separated)"),
     "consent": (
         "我确认这是我本人的声音，或声音主人已明确同意我克隆它",

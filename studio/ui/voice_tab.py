@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from .. import asr
 from ..audio import Audio, load_audio
 from ..errors import InputError, StudioError
 from ..reference import IDEAL_MAX_S, best_window, detect_speech, prepare_reference, quality_report
@@ -122,10 +123,15 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             preview = ctx.loc(gr.Audio(label=t("kept_clip", "zh"), interactive=False), label="kept_clip")
         with gr.Column():
             name = ctx.loc(gr.Textbox(label=t("voice_name", "zh")), label="voice_name")
+            recogniser = asr.status()
+            asr_key = "asr_ready" if recogniser.available else "asr_missing"
             transcript = ctx.loc(
-                gr.Textbox(label=t("ref_text", "zh"), lines=2, info=t("asr_missing", "zh")),
+                gr.Textbox(label=t("ref_text", "zh"), lines=2, info=t(asr_key, "zh")),
                 label="ref_text",
-                info="asr_missing",
+                info=asr_key,
+            )
+            fill = ctx.loc(
+                gr.Button(t("asr_fill", "zh"), size="sm", interactive=recogniser.available), value="asr_fill"
             )
             with gr.Row():
                 language = ctx.loc(gr.Textbox(value="auto", label=t("language", "zh")), label="language")
@@ -255,7 +261,14 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         except (IndexError, KeyError, StudioError):
             return gr.update()
 
+    @user_errors
+    def on_fill(lang, path):
+        if not path:
+            raise gr.Error(t("need_ref", lang))
+        return asr.transcribe(path)
+
     private = {"api_visibility": "private"}
+    fill.click(on_fill, [lang_state, recording], [transcript], **private)
     analyse.click(on_analyse, [lang_state, recording], [picture, report, start, end, prepared], **private)
     recording.change(lambda: None, None, [prepared], **private)
     apply_trim.click(on_trim, [lang_state, recording, start, end], [preview, prepared], **private)

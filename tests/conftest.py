@@ -7,10 +7,13 @@ so tests check shapes, lengths, files, timings and errors, never quality.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +97,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(home: Path, *args: str, env: dict | None = None, timeout: float = 90.0):
+    """Run ``python app.py --no-browser --port N *args`` with ``STUDIO_HOME=home`` as a user would; yield its URL.
+
+    Fails the test with the app's output if it does not answer HTTP within ``timeout`` seconds.
+    """
+    import httpx
+
+    port = free_port()
+    full_env = {**os.environ, "STUDIO_HOME": str(home), **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--no-browser", "--port", str(port), *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > timeout or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"the app did not answer within {timeout:.0f} s:\n{proc.stdout.read()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

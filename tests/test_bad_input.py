@@ -24,7 +24,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import httpx
 import pytest
 
 from tests import bad_inputs as B
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -341,30 +340,8 @@ def ui_env(tmp_path_factory, corpus, tiny_base):
 
     home = tmp_path_factory.mktemp("bad-ui-home")
     VoiceLibrary(home / "voices").create(VOICE, corpus / "_good.wav", "参考文字。", consent=True)
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--no-browser", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    started = time.monotonic()
-    while time.monotonic() - started < 90:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"the UI did not answer within 90 s:\n{proc.stdout.read()}")
-    yield Client(url, verbose=False), url, home / "voices", tiny_base
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_app(home, env={"STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}) as url:
+        yield Client(url, verbose=False), url, home / "voices", tiny_base
 
 
 def run_ui(env, corpus: Path, case: B.Case) -> None:

@@ -13,15 +13,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -74,30 +71,8 @@ def browser():
 def studio(tmp_path_factory, tiny_base):
     """``python app.py --no-browser`` with a fresh data folder and the tiny Base checkpoint."""
     home = tmp_path_factory.mktemp("browser-home")
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--no-browser", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    started = time.monotonic()
-    while time.monotonic() - started < 90:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"the UI did not answer within 90 s:\n{proc.stdout.read()}")
-    yield url, home
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_app(home, env={"STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}) as url:
+        yield url, home
 
 
 @pytest.fixture

@@ -1,15 +1,13 @@
 """The browser UI through gradio_client, against a real server started like a user starts it."""
 
-import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -21,31 +19,8 @@ def server_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(server_home, tiny_base):
-    home = server_home
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--no-browser", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    started = time.monotonic()
-    while time.monotonic() - started < 60:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"the UI did not answer within 60 s:\n{proc.stdout.read()}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_app(server_home, env={"STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "zh"}) as url:
+        yield url
 
 
 @pytest.fixture
@@ -156,27 +131,8 @@ def test_space_mode_keeps_each_visitors_voices_private(tmp_path, tiny_base):
 
     from tests.audio_fixtures import utterance
 
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "en"}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--space", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        started = time.monotonic()
-        while time.monotonic() - started < 90:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the Space-mode app did not answer within 90 s")
+    env = {"STUDIO_MODEL": str(tiny_base), "STUDIO_LANG": "en"}
+    with running_app(tmp_path / "home", "--space", "--host", "127.0.0.1", env=env) as url:
         samples, _ = utterance([("sil", 0.3), ("speech", 2.0), ("sil", 0.3), ("speech", 1.5), ("sil", 0.3)])
         clip = tmp_path / "me.wav"
         sf.write(clip, samples, 24_000)
@@ -194,9 +150,6 @@ def test_space_mode_keeps_each_visitors_voices_private(tmp_path, tiny_base):
         with pytest.raises(Exception, match="Alice"):
             bob.predict(None, "", False, "你好。", "Chinese", str(tiny_base), 1, "Alice", "neutral", api_name="/clone")
         assert not (tmp_path / "home" / "voices" / "Alice").exists()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_every_generation_is_kept_and_can_be_regenerated(client, server_home, tiny_custom):

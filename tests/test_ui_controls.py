@@ -69,3 +69,22 @@ def test_waveform_marks_speech_regions_green():
     green = image.getpixel((int(0.75 / 2.0 * 899), 2))
     white = image.getpixel((int(1.75 / 2.0 * 899), 2))
     assert green == (214, 245, 214) and white == (255, 255, 255)
+
+
+def test_api_switch_starts_and_stops_the_http_api(studio_home):
+    import httpx
+
+    from studio.ui.app import build_app
+    from tests.conftest import free_port
+
+    demo = build_app()
+    toggle = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "toggle")
+    port = free_port()
+    message = toggle("en", True, port)
+    try:
+        assert f"http://127.0.0.1:{port}" in message
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).status_code == 200
+    finally:
+        assert toggle("en", False, port) == "HTTP API stopped."
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)

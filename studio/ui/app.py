@@ -6,7 +6,7 @@ import gradio as gr
 
 from .. import desktop, space
 from ..engine import Engine
-from .common import UiContext
+from .common import UiContext, user_errors
 from .dubbing_tab import build_dubbing_tab
 from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
 from .i18n import LANG_CHOICES, t
@@ -16,6 +16,31 @@ from .voice_tab import build_voice_tab, library_rows
 
 #: Requests waiting beyond this are refused with a "queue full" message.
 QUEUE_SIZE = 32
+
+
+def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
+    """Start or stop the HTTP API (GPT-SoVITS / OpenAI compatible) beside the UI, on this computer only."""
+    with gr.Row():
+        port = ctx.loc(gr.Number(value=9880, precision=0, label=t("api_port", "zh"), scale=0), label="api_port")
+        switch = ctx.loc(gr.Checkbox(label=t("api_switch", "zh")), label="api_switch")
+    status = gr.Markdown()
+    running: dict = {}
+
+    @user_errors
+    def toggle(lang, on, number):
+        if running.get("server") is not None:
+            running.pop("server").stop()
+        if not on:
+            return t("api_stopped", lang)
+        from ..api import serve_in_thread
+
+        try:
+            running["server"] = serve_in_thread(ctx.engine, "127.0.0.1", int(number))
+        except (OSError, RuntimeError, SystemExit) as exc:
+            raise gr.Error(t("api_failed", lang, port=int(number), error=exc)) from exc
+        return t("api_running", lang, url=running["server"].url)
+
+    switch.input(toggle, [lang_state, switch, port], [status], api_visibility="private")
 
 
 def build_app(engine: Engine | None = None) -> gr.Blocks:
@@ -49,6 +74,7 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
                 table, runtime = build_models_tab(ctx, lang_state)
                 if not space.enabled():
+                    build_api_switch(ctx, lang_state)
                     logs = ctx.loc(gr.Button(t("open_logs", "zh"), size="sm"), value="open_logs")
                     logs_message = gr.Markdown()
                     logs.click(

@@ -48,6 +48,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "delete": ("删除", "Delete"),
     "refresh": ("刷新", "Refresh"),
     "open_logs": ("打开日志文件夹", "Open logs folder"),
+    "api_port": ("HTTP 接口端口", "HTTP API port"),
+    "api_switch": (
+        "开启 HTTP 接口（兼容 GPT-SoVITS 与 OpenAI，仅本机可访问）",
+        "Serve the HTTP API (GPT-SoVITS and OpenAI compatible, this computer only)",
+    ),
+    "api_running": ("HTTP 接口已开启：{url}（文档：{url}/docs）", "HTTP API running at {url} (docs: {url}/docs)"),
+    "api_stopped": ("HTTP 接口已关闭。", "HTTP API stopped."),
+    "api_failed": (
+        "无法在端口 {port} 开启 HTTP 接口：{error}。请换一个端口。",
+        "Cannot serve the HTTP API on port {port}: {error}. Try another port.",
+    ),
     "tab_takes": ("历史记录", "Takes"),
     "check_file": ("检查文件是否由本工作室生成（水印）", "Check a file for the studio's watermark"),
     "check_file_input": ("音频文件", "Audio file"),

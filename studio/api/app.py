@@ -87,16 +87,21 @@ def parse_language(value: str | None) -> str:
 
 
 def stretch(samples: np.ndarray, speed: float) -> np.ndarray:
-    """Play ``samples`` ``speed`` times faster, pitch kept (phase vocoder, librosa.effects.time_stretch).
+    """Play ``samples`` ``speed`` times faster, pitch kept, through the exact-duration control.
 
-    A simple stand-in until the exact-duration control: the words are generated
-    at their natural pace, then the audio is time-stretched.
+    The length lands on natural / speed to the sample (edge silence, pauses, then
+    Praat PSOLA); speeds beyond what that control allows are stretched by PSOLA alone.
     """
     if abs(speed - 1.0) < 1e-3 or len(samples) < 2048:
         return samples
-    import librosa
+    from ..errors import StudioError
+    from ..timing import fit_to_duration, time_stretch
 
-    return librosa.effects.time_stretch(samples, rate=float(speed)).astype(np.float32)
+    try:
+        fitted, _ = fit_to_duration(samples, MODEL_SR, len(samples) / MODEL_SR / float(speed))
+        return fitted
+    except StudioError:
+        return time_stretch(samples, MODEL_SR, 1.0 / float(speed))
 
 
 @dataclass

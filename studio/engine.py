@@ -65,14 +65,14 @@ def check_seed(seed: object) -> int | None:
             zh=f"种子必须是 0 到 {2**32 - 1} 之间的整数（-1 表示随机），收到 {seed}。",
             en=f"The seed must be a whole number from 0 to {2**32 - 1} (-1 for random); got {seed}.",
         )
-    return seed
+    return None if seed == -1 else seed
 
 
-def _check_request(seed: object, delivery: Delivery | None) -> None:
-    """Refuse a bad seed or delivery before any model is loaded."""
-    check_seed(seed)
+def _check_request(seed: object, delivery: Delivery | None) -> int | None:
+    """Refuse a bad seed or delivery before any model is loaded; return the seed (None = random)."""
     if delivery is not None:
         delivery.check()
+    return check_seed(seed)
 
 
 def instruction_language(text: str, language: str) -> str:
@@ -212,7 +212,7 @@ class Engine:
         library=None,
     ) -> list[SynthesisResult]:
         """Speak several texts with one reference (or saved voice) in batched model calls."""
-        _check_request(seed, delivery)
+        seed = _check_request(seed, delivery)
         model_texts, notes = self._model_texts(texts, normalize)
         language = normalize_language(language)
         model = self._model_for(model, "base")
@@ -347,7 +347,7 @@ class Engine:
         compose the style instruction (1.7B only); ``result.instruction`` shows it.
         """
         text = check_text(text)
-        _check_request(seed, delivery)
+        seed = _check_request(seed, delivery)
         model_texts, notes = self._model_texts([text], normalize)
         speaker = _speaker_name(speaker)
         language = normalize_language(language)
@@ -395,7 +395,7 @@ class Engine:
     ) -> SynthesisResult:
         """Speak ``text`` in a new voice described in words (VoiceDesign), optionally with an emotion preset."""
         text = check_text(text)
-        _check_request(seed, delivery)
+        seed = _check_request(seed, delivery)
         model_texts, notes = self._model_texts([text], normalize)
         description = check_text(description, ("声音描述", "voice description"))
         language = normalize_language(language)

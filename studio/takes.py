@@ -6,6 +6,7 @@ crash never leaves a half-written index. Knows nothing of the UI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -99,17 +100,22 @@ class TakeHistory:
             settings=_json_safe(settings or {}),
         )
         with self._lock:
-            self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.root / f".{take.file}.part"
             try:
+                self.root.mkdir(parents=True, exist_ok=True)
                 sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format="WAV", subtype="PCM_16")
                 os.replace(tmp, self.root / take.file)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
                 raise _storage_error(exc, self.root) from exc
-            takes = [*self._read(), take]
-            dropped = _over_limit(takes)
-            self._write([t for t in takes if t not in dropped])
+            try:
+                takes = [*self._read(), take]
+                dropped = _over_limit(takes)
+                self._write([t for t in takes if t not in dropped])
+            except StorageError:
+                (self.root / take.file).unlink(missing_ok=True)  # no audio without its entry in the index
+                raise
         for old in dropped:
             (self.root / old.file).unlink(missing_ok=True)
         return take

@@ -193,3 +193,49 @@ def test_clone_a_voice_in_the_browser(page, studio, tmp_path):
     data, sr = sf.read(target)
     assert sr == 24_000 and len(data) > sr
     steps.shot("downloaded")
+
+
+def test_dub_a_three_line_script_in_the_browser(page, studio, tmp_path):
+    import zipfile
+
+    from studio.voices import VoiceLibrary
+    from tests.audio_fixtures import speech
+
+    url, home = studio
+    steps = Steps(page, "dubbing")
+    VoiceLibrary(home / "voices").create("Dub voice", (24_000, speech(4.0, 24_000, seed=5)), "参考文字。", consent=True)
+    script = tmp_path / "script.txt"
+    script.write_text("第一场，大家好。\n\n第二场，今天很热。\n\n第三场，再见。\n", encoding="utf-8")
+
+    # 1. open the Dubbing tab in English
+    page.goto(url, wait_until="load")
+    page.get_by_label("English").check()
+    page.get_by_role("tab", name="Dubbing").click()
+    panel = visible_panel(page)
+    steps.shot("opened")
+
+    # 2. import the script: three lines appear in the table
+    panel.locator("input[type=file]").first.set_input_files(str(script))
+    panel.get_by_text("第三场，再见。").first.wait_for(timeout=TIMEOUT_MS)
+    steps.shot("imported")
+
+    # 3. one voice for every line, then generate all
+    panel.get_by_label("Default voice (for unmapped speakers)").fill("Dub voice")
+    panel.get_by_role("button", name="Generate all", exact=True).click()
+    panel.get_by_text(re.compile(r"Done: 3 generated")).wait_for(timeout=180_000)
+    steps.shot("generated")
+
+    # 4. build the track and download the zip
+    panel.get_by_role("button", name="Build track and export", exact=True).click()
+    panel.get_by_text(re.compile(r"^Track \d")).first.wait_for(timeout=120_000)
+    steps.shot("built")
+    zip_link = panel.locator("tr", has_text=re.compile(r"\.zip")).locator("a").first
+    zip_link.wait_for(timeout=TIMEOUT_MS)
+    with page.expect_download() as download_info:
+        zip_link.click()
+    target = steps.folder / "dub.zip"
+    download_info.value.save_as(str(target))
+    names = zipfile.ZipFile(target).namelist()
+    assert sum(1 for n in names if re.search(r"scene\d+-audio\.mp3$", n)) == 3, names
+    assert any(n.endswith(".srt") for n in names) and any(n.endswith(".wav") for n in names), names
+    steps.shot("downloaded")

@@ -157,7 +157,7 @@ def test_many_generations_keep_memory_flat_and_leave_no_temp_files(engine, tiny_
         result = engine.clone("内存测试。", REF, transcript="参考。", model=str(tiny_base), seed=i, sampling=QUICK)
         history.add(result.samples, result.sr, kind="clone", text="内存测试。", voice="ref", seed=i, model="tiny")
 
-    warmup, runs = 10, 80
+    warmup, runs = 10, 200
     for i in range(warmup):
         generate(i)
     gc.collect()

@@ -146,7 +146,7 @@ def main() -> None:
         model=str(folder),
         seed=seed,
         sampling=Sampling(force_steps=args.steps),
-        delivery=Delivery(loudness=None),  # raw audio, as the bare call returns it
+        delivery=Delivery(loudness=None, watermark=False),  # raw audio, as the bare call returns it
     )
     studio_seconds = time.perf_counter() - started
 

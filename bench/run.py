@@ -307,7 +307,7 @@ def studio_clone(engine, folder: Path, reference: np.ndarray, text: str, steps: 
         model=str(folder),
         seed=seed,
         sampling=Sampling(force_steps=steps) if steps else None,
-        delivery=Delivery(loudness=None),
+        delivery=Delivery(loudness=None, watermark=False),
         **kwargs,
     )
 
@@ -736,7 +736,7 @@ def gpu_batches(args, folder: Path, reference: np.ndarray, results: dict) -> Non
                         model=str(folder),
                         seed=args.seed,
                         sampling=Sampling(force_steps=steps),
-                        delivery=Delivery(loudness=None),
+                        delivery=Delivery(loudness=None, watermark=False),
                     )
                 else:
                     torch.manual_seed(args.seed)

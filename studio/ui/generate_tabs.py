@@ -119,6 +119,28 @@ def _finish(ctx: UiContext, request, result, lang: str, kind: str, text: str, vo
     return audio_output(result.samples, result.sr), result_markdown(result, lang)
 
 
+def _generate_and_keep(
+    ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, stored: dict, tuning, **unstored
+):
+    """Run ``Engine.<kind>`` and keep the take with ``stored``: the keyword arguments that can make it again.
+
+    ``tuning`` is (sampling values, seed box, duration, ratio, takes); ``unstored`` are arguments not kept
+    (an uploaded reference, the session's voice library).
+    """
+    sampling_values, seed_value, duration, ratio, takes = tuning
+    result = getattr(ctx.engine, kind)(
+        text,
+        **stored,
+        **unstored,
+        seed=_seed(seed_value),
+        sampling=sampling_from(sampling_values),
+        delivery=delivery_from(duration, ratio, takes),
+        progress=gradio_progress(progress),
+        cancel=ctx.cancel_token(request),
+    )
+    return _finish(ctx, request, result, lang, kind, text, voice, {**stored, "sampling": sampling_values})
+
+
 def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
     """The Clone tab: reference clip + transcript + text -> cloned speech."""
     with gr.Row():
@@ -199,38 +221,29 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
         txt = space.check_text(txt)
         if not ref and not voice_name:
             raise gr.Error(t("need_ref", lang))
-        result = ctx.engine.clone(
-            txt,
-            None if voice_name else ref,
-            transcript=transcript,
-            x_vector_only=bool(x_only),
-            language=lang_name,
-            model=model_id,
-            seed=_seed(seed_value),
-            sampling=sampling_from(sampling_values),
-            progress=gradio_progress(progress),
-            cancel=ctx.cancel_token(request),
-            delivery=delivery_from(duration, ratio, takes),
-            voice=voice_name or None,
-            clip=clip_tag or None,
-            normalize=bool(normalize),
-            intensity=float(strength if strength is not None else 1.0),
-            library=ctx.library(request),
-        )
-        settings = {
-            "reference": None if voice_name else "upload",
+        stored = {
             "transcript": transcript,
             "x_vector_only": bool(x_only),
             "language": lang_name,
             "model": model_id,
             "voice": voice_name or None,
             "clip": clip_tag or None,
-            "intensity": strength,
             "normalize": bool(normalize),
-            "sampling": sampling_values,
+            "intensity": float(strength if strength is not None else 1.0),
         }
-        voice_label = voice_name or os.path.basename(str(ref))
-        return _finish(ctx, request, result, lang, "clone", txt, voice_label, settings)
+        return _generate_and_keep(
+            ctx,
+            request,
+            progress,
+            lang,
+            "clone",
+            txt,
+            voice_name or os.path.basename(str(ref)),
+            stored,
+            (sampling_values, seed_value, duration, ratio, takes),
+            reference=None if voice_name else ref,
+            library=ctx.library(request),
+        )
 
     def clips_of(name, request: gr.Request = None):
         if not name:
@@ -321,32 +334,17 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
-        result = ctx.engine.custom(
-            txt,
-            spk,
-            instruct=ins,
-            language=lang_name,
-            model=model_id,
-            seed=_seed(seed_value),
-            sampling=sampling_from(sampling_values),
-            progress=gradio_progress(progress),
-            cancel=ctx.cancel_token(request),
-            delivery=delivery_from(duration, ratio, takes),
-            emotion=emotion_id or None,
-            intensity=float(strength),
-            normalize=bool(normalize),
-        )
-        settings = {
+        stored = {
             "speaker": spk,
             "instruct": ins,
             "language": lang_name,
             "model": model_id,
             "emotion": emotion_id or None,
-            "intensity": strength,
+            "intensity": float(strength),
             "normalize": bool(normalize),
-            "sampling": sampling_values,
         }
-        return _finish(ctx, request, result, lang, "custom", txt, spk, settings)
+        tuning = (sampling_values, seed_value, duration, ratio, takes)
+        return _generate_and_keep(ctx, request, progress, lang, "custom", txt, spk, stored, tuning)
 
     def instruct_allowed(lang, model_id):
         """A control the model cannot honour is disabled, with the reason."""
@@ -426,30 +424,16 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
-        result = ctx.engine.design(
-            txt,
-            desc,
-            language=lang_name,
-            model=model_id,
-            seed=_seed(seed_value),
-            sampling=sampling_from(sampling_values),
-            progress=gradio_progress(progress),
-            cancel=ctx.cancel_token(request),
-            delivery=delivery_from(duration, ratio, takes),
-            emotion=emotion_id or None,
-            intensity=float(strength),
-            normalize=bool(normalize),
-        )
-        settings = {
+        stored = {
             "description": desc,
             "language": lang_name,
             "model": model_id,
             "emotion": emotion_id or None,
-            "intensity": strength,
+            "intensity": float(strength),
             "normalize": bool(normalize),
-            "sampling": sampling_values,
         }
-        return _finish(ctx, request, result, lang, "design", txt, desc[:40], settings)
+        tuning = (sampling_values, seed_value, duration, ratio, takes)
+        return _generate_and_keep(ctx, request, progress, lang, "design", txt, desc[:40], stored, tuning)
 
     event = run.click(
         generate,

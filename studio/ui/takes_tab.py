@@ -34,46 +34,28 @@ def take_rows(history) -> list[list]:
     ]
 
 
-def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None):
-    """Generate ``take`` again with its stored settings and a new seed (None = random)."""
-    s = take.settings
-    common = {
-        "language": s.get("language") or "Auto",
-        "model": s.get("model"),
-        "seed": seed,
-        "sampling": sampling_from(s.get("sampling")),
-        "normalize": s.get("normalize", True),
-        "cancel": cancel,
-    }
-    if progress is not None:
-        common["progress"] = progress
+def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None, library=None):
+    """Generate ``take`` again with its stored keyword arguments and a new seed (None = random).
+
+    ``library`` is the voice library a cloned take's voice is found in (default: the engine's).
+    """
+    stored = dict(take.settings)
+    sampling = sampling_from(stored.pop("sampling", None))
+    if take.kind not in ("clone", "custom", "design"):
+        raise InputError(
+            zh=f"这条记录的类型“{take.kind}”无法重新生成。", en=f"A take of kind '{take.kind}' cannot be regenerated."
+        )
     if take.kind == "clone":
-        if not s.get("voice"):
+        if not stored.get("voice"):
             raise InputError(
                 zh="这条记录用的是临时上传的参考音频，无法重新生成。请先把参考音频保存到声音库，再用它生成。",
                 en="This take used an uploaded reference that was not kept. Save the reference to the voice library "
                 "and generate with it to be able to regenerate.",
             )
-        return engine.clone(
-            take.text,
-            voice=s["voice"],
-            clip=s.get("clip"),
-            x_vector_only=s.get("x_vector_only", False),
-            intensity=float(s.get("intensity") or 1.0),
-            **common,
-        )
-    if take.kind == "custom":
-        return engine.custom(
-            take.text,
-            s["speaker"],
-            instruct=s.get("instruct") or "",
-            emotion=s.get("emotion"),
-            intensity=float(s.get("intensity") or 0.5),
-            **common,
-        )
-    return engine.design(
-        take.text, s["description"], emotion=s.get("emotion"), intensity=float(s.get("intensity") or 0.5), **common
-    )
+        stored["library"] = library
+    if progress is not None:
+        stored["progress"] = progress
+    return getattr(engine, take.kind)(take.text, **stored, seed=seed, sampling=sampling, cancel=cancel)
 
 
 def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
@@ -160,7 +142,9 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     def redo(lang, take_id, request: gr.Request, progress=gr.Progress()):
         history = ctx.takes(request)
         take = history.get(take_id)
-        result = regenerate(ctx.engine, take, None, gradio_progress(progress), ctx.cancel_token(request))
+        result = regenerate(
+            ctx.engine, take, None, gradio_progress(progress), ctx.cancel_token(request), ctx.library(request)
+        )
         new = history.add(
             result.samples,
             result.sr,

@@ -17,7 +17,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +39,7 @@ class LineResult:
 
     line_id: str
     index: int
-    status: str  #: generated | reused | locked | failed | skipped
+    status: str  #: generated | reused | locked | failed | skipped (and "running", only passed to ``on_line``)
     seconds: float = 0.0
     message_zh: str = ""
     message_en: str = ""
@@ -311,15 +311,24 @@ def run_project(
     force: bool = False,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    on_line: Callable[[LineResult], None] | None = None,
 ) -> RunReport:
     """Generate the project's lines (or the ids in ``only``); ``force`` makes a new take even when up to date.
 
     A line that cannot be generated (unknown speaker, empty text, ...) is
     reported in the result, naming the line, and the others still run.
     Unexpected errors and :class:`Cancelled` stop the run; what was made is saved.
+    ``on_line`` hears about each line as it happens: a "running" result when its
+    generation starts, then its final result (after its take is saved).
     """
     started = time.perf_counter()
     report = RunReport()
+
+    def record(result: LineResult) -> None:
+        report.results.append(result)
+        if on_line is not None:
+            on_line(result)
+
     library = _library(library)
     wanted = set(only) if only is not None else None
     with project_lock(project):
@@ -334,7 +343,7 @@ def run_project(
                 voice = resolve_voice(project, i, library)
                 digest = line_hash(project, i, voice, engine, library)
             except StudioError as exc:
-                report.results.append(_failed(i, line, exc))
+                record(_failed(i, line, exc))
                 continue
             jobs.append((i, line, voice, digest))
         first = _loaded_kind(engine)
@@ -345,7 +354,7 @@ def run_project(
                 cancel.check()
             reused = _reuse(project, line, digest, force)
             if reused:
-                report.results.append(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
+                record(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
                 continue
             line_started = time.perf_counter()
             label = f"{k + 1}/{len(jobs)} {line.scene or line.id}"
@@ -356,16 +365,18 @@ def run_project(
                 progress(overall, f"{label}{eta} · {message}")
 
             progress(k / len(jobs), f"{label}{eta}")
+            if on_line is not None:
+                on_line(LineResult(line.id, i, "running"))
             try:
                 result = _generate(engine, project, i, voice, library, line_progress, cancel)
             except Cancelled:
                 raise
             except StudioError as exc:
-                report.results.append(_failed(i, line, exc))
+                record(_failed(i, line, exc))
                 continue
             _save_take(project, line, digest, result)
             done_s.append(time.perf_counter() - line_started)
-            report.results.append(LineResult(line.id, i, "generated", result.seconds))
+            record(LineResult(line.id, i, "generated", result.seconds))
         progress(1.0, "done")
     report.results.sort(key=lambda r: r.index)
     report.wall_s = time.perf_counter() - started

@@ -3,7 +3,7 @@
 Usage: ``python bench/run.py [--size 0.6b] [--device cpu|cuda] [--steps 63] [--reps 2]``
 
 Builds the random-weight Base checkpoint under bench/checkpoints/ if missing
-(~4 GB for 0.6B, about a minute) and measures, on CPU:
+(stored in bf16 like the official release: 2.5 GB for 0.6B, under a minute) and measures, on CPU:
 
 1. Clone speed: the same in-context clone (6.4 s reference, ``--steps`` forced
    talker steps, one seed) as a bare ``Qwen3TTSModel.generate_voice_clone``
@@ -18,8 +18,9 @@ Builds the random-weight Base checkpoint under bench/checkpoints/ if missing
    checkpoint (tiny by default: 5,000 characters at real size take hours here).
 3. Streaming: time to the first audio of the HTTP API's streamed answer
    (``ApiContext.chunks``, sentence by sentence) against the whole text unstreamed.
-4. Memory: peak RSS of the studio's model (load and generation), RSS after
-   ``ModelManager.unload`` against before loading, each in a fresh process.
+4. Memory: peak RSS of the studio's model (load and generation) and RSS after
+   ``ModelManager.unload`` against before loading, for two load-clone-unload
+   cycles in a fresh process (``--size`` picks the model: 0.6b or 1.7b).
 5. UI start: ``python app.py --no-browser --port N`` until it answers HTTP 200.
 
 With ``--device cuda`` it times bare qwen-tts and the studio at batch 1, 4 and
@@ -39,6 +40,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -230,13 +232,17 @@ class Meter:
 
 def ensure_checkpoint(size: str) -> Path:
     """The random-weight Base checkpoint of ``size``, built under bench/checkpoints/ when missing."""
-    from studio.random_checkpoint import build_random_checkpoint
+    from studio.random_checkpoint import MARKER_FILE, build_random_checkpoint
 
     folder = ROOT / "bench" / "checkpoints" / f"{size}-base"
-    if not (folder / "model.safetensors").exists():
-        say(f"building {folder.relative_to(ROOT)} (random weights) ...")
+    marker = folder / MARKER_FILE
+    current = json.loads(marker.read_text()) if marker.is_file() else {}
+    wanted = "float32" if size == "tiny" else "bfloat16"  # as the official release stores them
+    if not (folder / "model.safetensors").exists() or current.get("weights_dtype", "float32") != wanted:
+        say(f"building {folder.relative_to(ROOT)} (random weights, stored in {wanted}) ...")
         started = time.perf_counter()
-        build_random_checkpoint(folder, "base", size)
+        shutil.rmtree(folder, ignore_errors=True)
+        build_random_checkpoint(folder, "base", size, weights_dtype=wanted)
         say(f"built in {time.perf_counter() - started:.0f} s")
     return folder
 
@@ -464,13 +470,14 @@ def length_growth(args, reference: np.ndarray, results: dict) -> None:
     """Engine time against text length; segmentation should keep the growth linear."""
     from studio.engine import SEGMENT_CHARS
 
+    lengths = [int(n) for n in args.lengths.split(",") if n.strip()]
     folder = ensure_checkpoint(args.lengths_size)
     engine = studio_engine(args.device)
-    text = (PARAGRAPH * (max(LENGTHS) // len(PARAGRAPH) + 1))[: max(LENGTHS)]
+    text = (PARAGRAPH * (max(lengths) // len(PARAGRAPH) + 1))[: max(lengths)]
     with nominal_lengths():
         studio_clone(engine, folder, reference, text[:20], None, 0)  # load and warm up
         rows, points = [], []
-        for chars in LENGTHS:
+        for chars in lengths:
             started = time.perf_counter()
             result = studio_clone(engine, folder, reference, text[:chars], None, args.seed)
             seconds = time.perf_counter() - started
@@ -502,7 +509,7 @@ def length_growth(args, reference: np.ndarray, results: dict) -> None:
     table(["chars", "segments", "audio s", "generate s", "RTF", "ms per char"], rows)
     say(
         f"\nleast-squares fit: {1000 * slope:.1f} ms per char + {intercept:.2f} s (R^2 {r2:.4f}); "
-        f"200->5000 chars: {1000 * marginal:.1f} ms per extra char"
+        f"{large[0][0] if large else 200}->{max(lengths)} chars: {1000 * marginal:.1f} ms per extra char"
     )
     results["lengths"] = {
         "checkpoint": args.lengths_size,
@@ -586,9 +593,11 @@ def first_audio(args, folder: Path, reference: np.ndarray, results: dict, engine
 
 
 def memory_probe(args) -> None:
-    """Child process: import, load through the model manager, clone once, unload; print RSS figures as JSON."""
-    import ctypes
+    """Child process: two cycles of load, clone, unload through the model manager; print RSS figures as JSON.
 
+    The baseline is an idle studio: torch and qwen-tts imported, text tools
+    (pypinyin's dictionaries) loaded by one text preparation, no model.
+    """
     import torch  # noqa: F401
 
     from studio.backend import qwen_tts
@@ -597,36 +606,33 @@ def memory_probe(args) -> None:
     folder = ensure_checkpoint(args.size)
     reference = reference_clip()
     engine = studio_engine(args.device)
-    gc.collect()
-    before = rss_mb()
-    reset_peak()
-    engine.manager.get(str(folder), "base")
-    loaded, load_peak = rss_mb(), peak_rss_mb()
-    reset_peak()
-    studio_clone(engine, folder, reference, TEXT, args.steps, args.seed)
-    generate_peak = peak_rss_mb()
-    engine._prompts.clear()
-    engine.manager.unload()
-    gc.collect()
-    after = rss_mb()
-    trimmed = float("nan")
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-        trimmed = rss_mb()
-    placement = engine.manager.placement()
-    print(
-        json.dumps(
+    engine.prepare_text(TEXT)
+    cycles = []
+    for _ in range(2):
+        gc.collect()
+        before = rss_mb()
+        reset_peak()
+        started = time.perf_counter()
+        engine.manager.get(str(folder), "base")
+        load_s = time.perf_counter() - started
+        loaded, load_peak = rss_mb(), peak_rss_mb()
+        reset_peak()
+        studio_clone(engine, folder, reference, TEXT, args.steps, args.seed)
+        generate_peak = peak_rss_mb()
+        engine._prompts.clear()
+        engine.manager.unload()
+        gc.collect()
+        cycles.append(
             {
-                "dtype": placement.dtype,
                 "before_load_mb": before,
+                "load_s": load_s,
                 "load_peak_mb": load_peak,
                 "loaded_mb": loaded,
                 "generate_peak_mb": generate_peak,
-                "after_unload_mb": after,
-                "after_unload_malloc_trim_mb": trimmed,
+                "after_unload_mb": rss_mb(),
             }
         )
-    )
+    print(json.dumps({"dtype": engine.manager.placement().dtype, "cycles": cycles}))
 
 
 def memory(args, results: dict) -> None:
@@ -638,19 +644,26 @@ def memory(args, results: dict) -> None:
         say(f"\nmemory probe failed: {proc.stderr[-500:]}")
         return
     mem = json.loads(lines[-1])
+    first, second = mem["cycles"]
     say(f"\n## Memory: {args.size} Base in {mem['dtype']} through the model manager, fresh process (MB)\n")
     rows = [
-        ["before load (torch and qwen-tts imported)", f"{mem['before_load_mb']:.0f}"],
-        ["peak while loading", f"{mem['load_peak_mb']:.0f}"],
-        ["after load", f"{mem['loaded_mb']:.0f}"],
-        ["peak while generating", f"{mem['generate_peak_mb']:.0f}"],
-        ["after ModelManager.unload()", f"{mem['after_unload_mb']:.0f}"],
-        ["after unload + malloc_trim(0)", f"{mem['after_unload_malloc_trim_mb']:.0f}"],
+        [label, f"{first[key]:.0f}", f"{second[key]:.0f}"]
+        for label, key in [
+            ("before load (idle studio: torch, qwen-tts, text tools)", "before_load_mb"),
+            ("peak while loading", "load_peak_mb"),
+            ("after load", "loaded_mb"),
+            ("peak while generating", "generate_peak_mb"),
+            ("after ModelManager.unload()", "after_unload_mb"),
+        ]
     ]
-    table(["moment", "RSS MB"], rows)
-    growth = mem["after_unload_mb"] / mem["before_load_mb"] - 1
-    say(f"\nafter unload vs before load: {100 * growth:+.0f}%")
-    results["memory"] = mem
+    table(["moment", "cycle 1", "cycle 2"], rows)
+    say(
+        f"\nafter unload vs before load: cycle 1 {100 * (first['after_unload_mb'] / first['before_load_mb'] - 1):+.1f}% "
+        "(includes one-time costs of the first generation: library code paged in, kernel caches), "
+        f"cycle 2 {100 * (second['after_unload_mb'] / second['before_load_mb'] - 1):+.1f}%; "
+        f"peak {max(c[k] for c in (first, second) for k in ('load_peak_mb', 'generate_peak_mb')) / 1024:.2f} GiB"
+    )
+    results[f"memory_{args.size}"] = mem
 
 
 # -- 5. UI start ---------------------------------------------------------------------------------
@@ -790,6 +803,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2, help="repetitions of every path, interleaved")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--lengths-size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
+    parser.add_argument(
+        "--lengths", default=",".join(map(str, LENGTHS)), help="text lengths (characters) of the cost-growth run"
+    )
     parser.add_argument(
         "--only", default="clone,lengths,streaming,memory,ui", help="comma-separated parts to run (CPU)"
     )

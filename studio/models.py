@@ -161,6 +161,10 @@ class ModelManager:
                 dtype=getattr(torch, placement.dtype),
                 attn_implementation=placement.attention,
             )
+            if placement.device == "cpu":
+                from .mapped_weights import release_model_pages
+
+                release_model_pages(tts)  # pages only the load itself read (dtype conversion)
         except torch.OutOfMemoryError as exc:
             self._free_memory()
             raise out_of_memory_error() from exc

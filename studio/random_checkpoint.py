@@ -112,11 +112,16 @@ def _make_audible(speech_tokenizer) -> None:
             module.reset_parameters()
 
 
-def build_random_checkpoint(out_dir: str | Path, kind: str = "base", size: str = "tiny", seed: int = 0) -> Path:
+def build_random_checkpoint(
+    out_dir: str | Path, kind: str = "base", size: str = "tiny", seed: int = 0, weights_dtype: str | None = None
+) -> Path:
     """Write a loadable random-weight checkpoint of ``kind`` and ``size`` into ``out_dir``.
 
     ``kind`` is base, custom_voice or voice_design; ``size`` tiny, 0.6b or 1.7b
-    (VoiceDesign exists only as 1.7b and tiny).
+    (VoiceDesign exists only as 1.7b and tiny). ``weights_dtype`` is how the
+    talker's weights are stored: by default bfloat16 for the real sizes, as in
+    the official release (0.6B: 1.8 GB on disk), and float32 for tiny; the
+    speech tokenizer is always float32, as published.
     """
     if kind not in KINDS or size not in SIZES or (kind, size) not in _TEMPLATE:
         raise InputError(
@@ -144,8 +149,16 @@ def build_random_checkpoint(out_dir: str | Path, kind: str = "base", size: str =
         tokenizer_config = _tiny_tokenizer_config(tokenizer_config)
     model_config["tts_model_type"] = kind
 
+    weights_dtype = weights_dtype or ("float32" if size == "tiny" else "bfloat16")
+    if weights_dtype not in ("float32", "bfloat16"):
+        raise InputError(
+            zh=f"权重类型只能是 float32 或 bfloat16（收到 {weights_dtype}）。",
+            en=f"The weights dtype must be float32 or bfloat16 (got {weights_dtype}).",
+        )
+
     torch.manual_seed(seed)
     model = Qwen3TTSForConditionalGeneration(Qwen3TTSConfig(**model_config)).eval()
+    model.to(getattr(torch, weights_dtype))
     model.save_pretrained(out, safe_serialization=True)
     del model
     speech_tokenizer = Qwen3TTSTokenizerV2Model(Qwen3TTSTokenizerV2Config(**tokenizer_config)).eval()
@@ -157,6 +170,8 @@ def build_random_checkpoint(out_dir: str | Path, kind: str = "base", size: str =
     # cannot read its own output (that config's __init__ takes no extra keys).
     saved = _read_json(out / "config.json")
     saved.get("speaker_encoder_config", {}).pop("model_type", None)
+    for key in ("dtype", "torch_dtype"):  # the official config.json names no dtype: loaders choose
+        saved.pop(key, None)
     _write_json(out / "config.json", saved)
     for name in ("configuration.json", "generation_config.json", "preprocessor_config.json", "tokenizer_config.json"):
         shutil.copyfile(template / name, out / name)
@@ -165,7 +180,14 @@ def build_random_checkpoint(out_dir: str | Path, kind: str = "base", size: str =
     for name in ("vocab.json", "merges.txt"):
         shutil.copyfile(CONFIGS_DIR / "text-tokenizer" / name, out / name)
     _write_json(
-        out / MARKER_FILE, {"kind": kind, "size": size, "seed": seed, "note": "random weights: output is noise"}
+        out / MARKER_FILE,
+        {
+            "kind": kind,
+            "size": size,
+            "seed": seed,
+            "weights_dtype": weights_dtype,
+            "note": "random weights: output is noise",
+        },
     )
     return out
 

@@ -135,3 +135,18 @@ def test_cancelled_download_keeps_its_partial_file(studio_home, hub):
     with pytest.raises(Cancelled):
         checkpoints.download(get_spec("0.6b-base"), endpoint=hub.url, progress=cancel_midway, cancel=token)
     assert list(checkpoints.local_dir(get_spec("0.6b-base")).rglob("*.part"))
+
+
+def test_random_checkpoint_stores_the_dtype_asked_for(tmp_path, tiny_base):
+    from safetensors import safe_open
+
+    from studio.errors import InputError
+    from studio.random_checkpoint import MARKER_FILE, build_random_checkpoint
+
+    # tiny: float32 by default; the real sizes default to bfloat16 like the official release
+    assert json.loads((tiny_base / MARKER_FILE).read_text())["weights_dtype"] == "float32"
+    with safe_open(tiny_base / "model.safetensors", framework="pt") as f:
+        assert {str(f.get_slice(k).get_dtype()) for k in f.keys()}  # noqa: SIM118 - a safetensors handle, not a dict == {"F32"}
+    assert "dtype" not in json.loads((tiny_base / "config.json").read_text())  # as in the official config
+    with pytest.raises(InputError, match="float32 or bfloat16"):
+        build_random_checkpoint(tmp_path / "x", "base", weights_dtype="float16")

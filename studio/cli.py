@@ -390,6 +390,10 @@ def doctor_report() -> list[tuple[str, str, bool]]:
     rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
     if os.environ.get("STUDIO_MODEL"):
         rows.append(("STUDIO_MODEL", os.environ["STUDIO_MODEL"], True))
+    from .remote import remote_config
+
+    remote_url, _ = remote_config(settings)
+    rows.append(("remote", remote_url or "none: generation runs here", True))
     return rows
 
 
@@ -398,6 +402,60 @@ def cmd_doctor(args) -> int:
     for name, finding, ok in rows:
         print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
     return 0 if all(ok for _, _, ok in rows) else 1
+
+
+def cmd_remote(args) -> int:
+    """``remote show | set URL [--key KEY] | clear | test``: the remote engine in the settings."""
+    from .remote import KEY_ENV, URL_ENV, RemoteModel, mask_key, normalize_url, remote_config
+    from .settings import Settings
+
+    settings = Settings.load()
+    action = args.remote_command
+    if action == "set":
+        settings.remote_url = normalize_url(args.url)
+        if args.key is not None:
+            settings.remote_key = args.key.strip()
+        settings.save()
+    elif action == "clear":
+        settings.remote_url = settings.remote_key = ""
+        settings.save()
+    url, key = remote_config(settings)
+    if action == "test":
+        if not url:
+            raise InputError(
+                zh="没有设置远程引擎：python -m studio remote set URL [--key KEY]。",
+                en="No remote engine is set: python -m studio remote set URL [--key KEY].",
+            )
+        report = RemoteModel(url, key).check()
+        print(f"ok {report['url']}")
+        print(f"models: {', '.join(report['models']) or '-'}")
+        print(f"voices: {', '.join(report['voices']) or '-'}")
+        return 0
+    print(f"remote engine: {url or 'none (generation runs on this computer)'}")
+    if url:
+        print(f"api key: {mask_key(key) or 'none'}")
+    overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ]
+    if overridden:
+        print(f"note: {', '.join(overridden)} (environment or --remote/--local) override the settings", file=sys.stderr)
+    return 0
+
+
+def add_remote_parser(sub) -> None:
+    """The ``remote`` command group: the remote engine (an OpenAI-compatible speech server)."""
+    p = sub.add_parser(
+        "remote",
+        help="generate on a remote speech server (vLLM-Omni, another studio): show, set, clear, test",
+        description="Generation goes to the remote engine when its URL is set; everything else stays local. "
+        "Environment: STUDIO_REMOTE_URL and STUDIO_REMOTE_KEY override the settings.",
+    )
+    rs = p.add_subparsers(dest="remote_command", required=True)
+    rs.add_parser("show", help="the remote engine in use (the key masked)")
+    q = rs.add_parser("set", help="use the server at URL, e.g. http://gpu-box:8091")
+    q.add_argument("url")
+    q.add_argument("--key", help="its API key (sent as 'Authorization: Bearer KEY')")
+    rs.add_parser("clear", help="forget the URL and key: generate on this computer")
+    rs.add_parser("test", help="ask the server what it serves (GET /v1/audio/voices and /v1/models)")
+    p.set_defaults(func=cmd_remote)
 
 
 def cmd_make_test_checkpoint(args) -> None:
@@ -417,6 +475,14 @@ def _emotion_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m studio", description="Qwen Voice Studio command line")
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--remote",
+        metavar="URL",
+        help="for this command, generate on the remote speech server at URL (vLLM-Omni, another studio)",
+    )
+    engine.add_argument("--local", action="store_true", help="for this command, generate on this computer")
+    parser.add_argument("--remote-key", metavar="KEY", help="with --remote: its API key")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def generating(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -476,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pinyin)
 
     add_voices_parser(sub)
+    add_remote_parser(sub)
 
     p = sub.add_parser("check", help="does a file carry the studio's watermark or AI-generated tag? (exit 1 if not)")
     p.add_argument("files", nargs="+")
@@ -508,10 +575,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _engine_override(args) -> dict[str, str]:
+    """The environment ``--remote URL`` / ``--remote-key`` / ``--local`` set for this invocation."""
+    from .remote import KEY_ENV, URL_ENV, normalize_url
+
+    if args.local:
+        return {URL_ENV: ""}
+    if args.remote is None:
+        return {KEY_ENV: args.remote_key} if args.remote_key is not None else {}
+    override = {URL_ENV: normalize_url(args.remote)}
+    if args.remote_key is not None:
+        override[KEY_ENV] = args.remote_key
+    return override
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (2 for a user error)."""
     args = build_parser().parse_args(argv)
+    saved = {}
     try:
+        override = _engine_override(args)
+        saved = {name: os.environ.get(name) for name in override}
+        os.environ.update(override)
         return args.func(args) or 0
     except StudioError as exc:
         print(f"error: {exc.message(user_language())}", file=sys.stderr)
@@ -519,3 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+    finally:
+        for name, value in saved.items():  # a caller in the same process keeps its environment
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -5,6 +5,7 @@ The UI, the CLI and the HTTP API are thin adapters over :class:`Engine`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from .synthesis import Sampling, SynthesisResult, run_generation
 from .timing import MIN_STRETCH, fit_to_duration, resolve_target
 
 if TYPE_CHECKING:
+    from .remote import RemoteModel
     from .text import PreparedText, PronunciationDictionary
 
 #: Terminal colour codes and control characters (not newline or tab): never spoken, never sent to the model.
@@ -96,13 +98,37 @@ def _speaker_name(speaker: str) -> str:
 
 
 class Engine:
-    """Clone, custom-voice and voice-design generation over one :class:`ModelManager`."""
+    """Clone, custom-voice and voice-design generation over one :class:`ModelManager`.
+
+    With a remote engine set (``remote_url`` in the settings, or ``STUDIO_REMOTE_URL``),
+    the model call itself goes to that server (:mod:`studio.remote`) and no local
+    model is loaded; everything around it (text, segments, takes, timing,
+    loudness, watermark, voices) is the same.
+    """
 
     def __init__(self, manager: ModelManager | None = None, voices=None) -> None:
         self.manager = manager or ModelManager()
         self._voices = voices
         self._prompts: OrderedDict[tuple, list] = OrderedDict()
         self._dictionary: tuple[float, PronunciationDictionary] | None = None
+        self._remote: RemoteModel | None = None
+
+    # -- where generation runs -------------------------------------------------------------------
+    @property
+    def remote(self) -> RemoteModel | None:
+        """The remote engine generation goes to, or None for the local model (re-read from the settings each time)."""
+        from .remote import RemoteModel, normalize_url, remote_config
+
+        url, key = remote_config(getattr(self.manager, "settings", None))
+        if not url:
+            return None
+        if self._remote is None or (self._remote.url, self._remote.key) != (normalize_url(url), key):
+            self._remote = RemoteModel(url, key)
+        return self._remote
+
+    def _session(self, remote: RemoteModel | None):
+        """The lock a generation holds: the model manager's for the local model, none for a remote engine."""
+        return contextlib.nullcontext() if remote is not None else self.manager.lock
 
     # -- text ------------------------------------------------------------------------------------
     @property
@@ -242,11 +268,16 @@ class Engine:
         ref = reference if isinstance(reference, Audio) else load_audio(reference)
         check_reference(ref)
         ref = resample(ref, MODEL_SR)  # 24 kHz in: qwen-tts then skips its slow librosa resampling
-        with self.manager.lock:
-            loaded, load_seconds = self._acquire(model, "base", progress, cancel)
-            prompt = self._voice_prompt(loaded, ref, transcript, x_vector_only, saved, clip, library)
-            if saved is not None and clip and intensity < 1.0:
-                prompt = self._blend_with_neutral(loaded, prompt, saved, clip, x_vector_only, intensity, library)
+        remote = self.remote
+        blend = bool(saved is not None and clip and intensity < 1.0 and saved.clip(None).file != saved.clip(clip).file)
+        with self._session(remote):
+            loaded, load_seconds = self._acquire(model, "base", progress, cancel, remote)
+            if remote is not None:
+                prompt = remote.reference(ref, transcript, x_vector_only)
+            else:
+                prompt = self._voice_prompt(loaded, ref, transcript, x_vector_only, saved, clip, library)
+                if blend:
+                    prompt = self._blend_with_neutral(loaded, prompt, saved, clip, x_vector_only, intensity, library)
             results = self._generate(
                 loaded,
                 "generate_voice_clone",
@@ -261,7 +292,7 @@ class Engine:
                 voice_clone_prompt=prompt,
             )
         for result, warnings in zip(results, notes, strict=True):
-            result.notes = list(warnings)
+            result.notes = list(warnings) + _remote_notes(remote, sampling, blend)
         return results
 
     def _voice_prompt(
@@ -353,9 +384,10 @@ class Engine:
         language = normalize_language(language)
         model = self._model_for(model, "custom_voice")
         instruct = compose_instruction(emotion, intensity, instruct, instruction_language(text, language))
-        with self.manager.lock:
-            loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel)
-            if instruct and loaded.info.size == "0.6b":
+        remote = self.remote
+        with self._session(remote):
+            loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel, remote)
+            if instruct and remote is None and loaded.info.size == "0.6b":
                 raise InputError(
                     zh="0.6B CustomVoice 模型不支持风格指令。请清空指令，或换用 1.7B CustomVoice。",
                     en="The 0.6B CustomVoice model takes no style instruction. Clear it, or use 1.7B CustomVoice.",
@@ -375,7 +407,7 @@ class Engine:
                 instruct=instruct or None,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes[0])
+            result.notes = list(notes[0]) + _remote_notes(remote, sampling)
             return result
 
     def design(
@@ -406,8 +438,9 @@ class Engine:
             instruct = ("，" if lang == "zh" else ". ").join(
                 [instruct, compose_instruction(emotion, intensity, "", lang)]
             )
-        with self.manager.lock:
-            loaded, load_seconds = self._acquire(model, "voice_design", progress, cancel)
+        remote = self.remote
+        with self._session(remote):
+            loaded, load_seconds = self._acquire(model, "voice_design", progress, cancel, remote)
             result = self._generate(
                 loaded,
                 "generate_voice_design",
@@ -422,7 +455,7 @@ class Engine:
                 language=language,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes[0])
+            result.notes = list(notes[0]) + _remote_notes(remote, sampling)
             return result
 
     # -- shared ----------------------------------------------------------------------------------
@@ -433,9 +466,17 @@ class Engine:
         return model
 
     def _acquire(
-        self, model: str, kind: str, progress: ProgressFn, cancel: CancelToken | None
-    ) -> tuple[LoadedModel, float | None]:
-        """The loaded model, and its load time when this call had to load it."""
+        self, model: str, kind: str, progress: ProgressFn, cancel: CancelToken | None, remote: RemoteModel | None = None
+    ) -> tuple[LoadedModel | RemoteModel, float | None]:
+        """The model to generate with, and its load time when this call had to load it.
+
+        With a remote engine that is the :class:`~studio.remote.RemoteModel` (nothing loads here;
+        the server serves its own model of ``kind``, whatever ``model`` names).
+        """
+        if remote is not None:
+            if cancel is not None:
+                cancel.check()
+            return remote, None
         before = self.manager.loaded
         loaded = self.manager.get(model, kind, progress, cancel)
         return loaded, (loaded.load_seconds if loaded is not before else None)
@@ -512,6 +553,9 @@ class Engine:
         return results
 
     def _generate_once(self, loaded, method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs):
+        """One model call: on the local model, or on the remote engine (the one place the two differ)."""
+        if not isinstance(loaded, LoadedModel):
+            return loaded.generate(method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs)
         import torch
 
         try:
@@ -554,6 +598,34 @@ class Engine:
             from . import watermark
 
             result.samples = watermark.embed(result.samples, result.sr)
+
+
+def _remote_notes(remote: RemoteModel | None, sampling: Sampling | None, blend: bool = False) -> list:
+    """What a remote engine could not honour, as notes shown with the result."""
+    if remote is None:
+        return []
+    from .text import TextWarning
+
+    notes = []
+    if sampling is not None and (sampling.kwargs() or sampling.force_steps):
+        notes.append(
+            TextWarning(
+                "remote_sampling",
+                zh="远程引擎只接收步数上限和种子；其余采样设置（温度、top-k、top-p 等）使用服务器的默认值。",
+                en="The remote engine takes only the step cap and the seed; other sampling settings "
+                "(temperature, top-k, top-p, ...) are the server's defaults.",
+            )
+        )
+    if blend:
+        notes.append(
+            TextWarning(
+                "remote_intensity",
+                zh="远程引擎无法混合声纹：情绪片段按强度 1 使用（音色和语气都来自情绪片段）。",
+                en="The remote engine cannot blend speaker embeddings: the emotion clip is used at intensity 1 "
+                "(timbre and delivery both from the emotion clip).",
+            )
+        )
+    return notes
 
 
 def _scaled_progress(progress: ProgressFn, start: float, span: float, label: str) -> ProgressFn:

@@ -97,6 +97,13 @@ class StorageError(StudioError):
     http_status = 500
 
 
+class RemoteEngineError(StudioError):
+    """The remote speech server (Models > Remote engine) cannot be reached, refused the key, or answered nonsense."""
+
+    code = "remote_engine_error"
+    http_status = 502
+
+
 class Cancelled(StudioError):
     """The user cancelled a long job."""
 

@@ -19,6 +19,11 @@ class Settings:
     endpoint: str = ""  #: Hugging Face mirror, e.g. https://hf-mirror.com ("" = HF_ENDPOINT or the official hub)
     local_models: dict[str, str] = field(default_factory=dict)  #: registry id -> local checkpoint folder
     language: str = "zh"  #: UI language
+    #: Remote engine: base URL of an OpenAI-compatible speech server (vLLM-Omni, another studio); "" = local.
+    #: ``STUDIO_REMOTE_URL`` overrides it (see :mod:`studio.remote`).
+    remote_url: str = ""
+    #: Its API key, sent as ``Authorization: Bearer``; kept out of repr and logs. ``STUDIO_REMOTE_KEY`` overrides it.
+    remote_key: str = field(default="", repr=False)
 
     @classmethod
     def path(cls) -> Path:
@@ -41,4 +46,6 @@ class Settings:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
         tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
+        if self.remote_key:
+            os.chmod(tmp, 0o600)  # it holds a secret: readable by its owner only
         os.replace(tmp, target)

@@ -148,6 +148,19 @@ def step_monitor(tts, total_steps: int, progress: ProgressFn, cancel: CancelToke
         handle.remove()
 
 
+def step_cap(texts: list[str], sampling: Sampling | None = None, max_seconds: float | None = None) -> int:
+    """``max_new_tokens`` for ``texts``: the text's budget, lowered by ``sampling`` and ``max_seconds``.
+
+    The same cap goes to a local model and to a remote engine, so a take can always be fitted.
+    """
+    cap = max(max_steps_for(t) for t in texts)
+    if sampling is not None and sampling.max_new_tokens:
+        cap = min(cap, sampling.max_new_tokens)
+    if max_seconds:
+        cap = min(cap, max(MIN_STEPS, math.ceil(max_seconds * FRAME_RATE)))
+    return cap
+
+
 def run_generation(
     tts,
     method: str,
@@ -166,11 +179,7 @@ def run_generation(
     Returns (wavs, sample_rate, seed_used, timings).
     """
     sampling = sampling or Sampling()
-    cap = max(max_steps_for(t) for t in texts)
-    if sampling.max_new_tokens:
-        cap = min(cap, sampling.max_new_tokens)
-    if max_seconds:
-        cap = min(cap, max(MIN_STEPS, math.ceil(max_seconds * FRAME_RATE)))
+    cap = step_cap(texts, sampling, max_seconds)
     if sampling.force_steps:
         cap = sampling.force_steps
         # An id inside the suppressed control band can never be sampled, so EOS never comes.

@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="studio-home-")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.pop("STUDIO_MODEL", None)
+os.environ.pop("STUDIO_REMOTE_URL", None)  # a developer's remote engine must not take over the tests
+os.environ.pop("STUDIO_REMOTE_KEY", None)
 
 
 @pytest.fixture

@@ -455,7 +455,7 @@ class ApiContext:
             seed = job.used_seed = result.seed
             job.fit = result.fit or job.fit
             loaded = self.engine.manager.loaded
-            job.model_label = Path(loaded.key).name if loaded is not None else ""
+            job.model_label = Path(loaded.key).name if loaded is not None else result.model  # remote: its label
             audio = stretch(result.samples, job.speed)
             if i and job.pause_s > 0:
                 audio = np.concatenate([np.zeros(round(job.pause_s * MODEL_SR), np.float32), audio])

@@ -7,10 +7,23 @@ anything else ("tts-1", "gpt-4o-mini-tts") means the server's model. The text
 language is detected by the model. ``speed`` time-stretches the audio (pitch
 kept). The answer is streamed sentence by sentence for wav, pcm, mp3 and aac;
 ``stream_format: "sse"`` sends ``speech.audio.delta`` events instead.
+
+vLLM-Omni's extras are accepted too, so one studio can be another's remote
+engine (:mod:`studio.remote`): ``task_type`` (CustomVoice, VoiceDesign, Base;
+inferred when absent), ``language``, ``ref_audio`` (a base64 data URI or plain
+base64; URLs and server paths are refused), ``ref_text``,
+``x_vector_only_mode``, ``max_new_tokens`` and ``seed``. With
+``max_new_tokens`` the cap holds for the whole input, so the input is
+generated in one piece (the engine still splits a long text itself), as
+vLLM-Omni does.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -18,8 +31,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..audio import load_audio
+from ..engine import Delivery, check_seed
+from ..errors import InputError, RemoteEngineError
 from ..registry import MODELS, SPEAKERS
-from .app import Job, context
+from ..remote import HOP_HEADER
+from ..synthesis import MAX_STEPS, Sampling
+from .app import ApiContext, Job, Reference, context, parse_language
 from .streaming import segments, speech_response
 
 router = APIRouter(tags=["OpenAI compatible"])
@@ -37,11 +55,26 @@ class SpeechRequest(BaseModel):
 
     model: str = Field(AUTO_MODEL, max_length=200)
     input: str = Field(max_length=MAX_INPUT_CHARS)
-    voice: str = Field(min_length=1, max_length=200, description="a saved voice or a preset speaker")
+    voice: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="a saved voice or a preset speaker (not needed for Base with ref_audio, nor for VoiceDesign)",
+    )
     instructions: str | None = Field(None, max_length=4096)
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
     speed: float = Field(1.0, ge=0.25, le=4.0)
     stream_format: Literal["audio", "sse"] = "audio"
+    # vLLM-Omni's extras
+    task_type: Literal["CustomVoice", "VoiceDesign", "Base"] | None = Field(
+        None, description="inferred when absent: Base with ref_audio/ref_text or a saved voice, else CustomVoice"
+    )
+    language: str | None = Field(None, max_length=40, description="Auto, Chinese, English, ... or a language code")
+    ref_audio: str | None = Field(None, description="Base: the reference clip as a base64 data URI (no URLs)")
+    ref_text: str | None = Field(None, max_length=4096, description="Base: what the reference clip says")
+    x_vector_only_mode: bool | None = Field(None, description="Base: use only the speaker embedding")
+    max_new_tokens: int | None = Field(None, ge=1, description="cap on model steps (12.5 a second of audio)")
+    seed: int | None = Field(None, description="seed for a reproducible result (-1 or absent = random)")
 
 
 @router.post("/v1/audio/speech", summary="OpenAI text to speech")
@@ -49,33 +82,139 @@ class SpeechRequest(BaseModel):
 async def speech(request: Request, body: SpeechRequest) -> Response:
     """Speak ``input`` with ``voice``; pcm is raw 24 kHz 16-bit little-endian mono."""
     ctx = context(request)
+    if request.headers.get(HOP_HEADER) and getattr(ctx.engine, "remote", None) is not None:
+        raise RemoteEngineError(
+            zh="这个工作室本身也在使用远程引擎，不能再转发另一个工作室的请求（会形成循环）。"
+            "请把对方的远程引擎指向本地生成的工作室或 vLLM-Omni。",
+            en="This studio uses a remote engine itself, so it does not forward another studio's requests "
+            "(that could loop). Point the other studio at a studio that generates locally, or at vLLM-Omni.",
+        )
 
     def build() -> Job:
-        text = ctx.check_text(body.input, MAX_INPUT_CHARS)
-        parts = segments(text)
-        if ctx.saved_voice(body.voice) is not None:
-            return Job(
-                kind="clone",
-                segments=parts,
-                model=ctx.model_for("base", body.model, strict=False),
-                speed=body.speed,
-                reference=ctx.reference(body.voice),
-            )
-        speaker = ctx.speaker(body.voice)
-        if speaker is None:
-            raise ctx.unknown_voice(body.voice)
-        return Job(
-            kind="custom",
-            segments=parts,
-            model=ctx.model_for("custom_voice", body.model, strict=False),
-            speed=body.speed,
-            speaker=speaker,
-            instruct=(body.instructions or "").strip(),
-        )
+        job = _job(ctx, body)
+        job.language = parse_language(body.language)
+        job.seed = check_seed(body.seed)
+        if body.max_new_tokens is not None:
+            job.sampling = Sampling(max_new_tokens=min(body.max_new_tokens, MAX_STEPS))
+        if request.headers.get(HOP_HEADER):
+            # Another studio's engine fits, levels and marks the audio itself: send it raw, never twice.
+            job.delivery = Delivery(loudness=None, watermark=False)
+        return job
 
     job = await run_in_threadpool(build)
     mode = "sse" if body.stream_format == "sse" else "stream"
     return await speech_response(ctx, job, body.response_format, mode)
+
+
+def _job(ctx: ApiContext, body: SpeechRequest) -> Job:
+    """The job of a request: its task type (given or inferred), voice or reference, and segments."""
+    text = ctx.check_text(body.input, MAX_INPUT_CHARS)
+    parts = [text] if body.max_new_tokens is not None else segments(text)
+    voice = (body.voice or "").strip()
+    task = body.task_type
+    if task is None:
+        if body.ref_audio or body.ref_text or (voice and ctx.saved_voice(voice) is not None):
+            task = "Base"
+        elif voice:
+            task = "CustomVoice"
+        else:
+            raise InputError(
+                zh="请给出 voice（已保存的声音或预设音色），或 task_type 与 ref_audio / instructions。",
+                en="Give a voice (a saved voice or a preset speaker), or a task_type with ref_audio or instructions.",
+                param="voice",
+            )
+    if task == "Base":
+        return Job(
+            kind="clone",
+            segments=parts,
+            model=ctx.model_for("base", body.model, strict=False),
+            speed=body.speed,
+            reference=_base_reference(ctx, body, voice),
+        )
+    if task == "VoiceDesign":
+        description = (body.instructions or "").strip()
+        if not description:
+            raise InputError(
+                zh="VoiceDesign 需要在 instructions 里描述声音。",
+                en="VoiceDesign needs the voice described in instructions.",
+                param="instructions",
+            )
+        return Job(
+            kind="design",
+            segments=parts,
+            model=ctx.model_for("voice_design", body.model, strict=False),
+            speed=body.speed,
+            description=description,
+        )
+    speaker = ctx.speaker(voice or "Vivian")  # vLLM-Omni's default speaker
+    if speaker is None:
+        raise ctx.unknown_voice(voice)
+    return Job(
+        kind="custom",
+        segments=parts,
+        model=ctx.model_for("custom_voice", body.model, strict=False),
+        speed=body.speed,
+        speaker=speaker,
+        instruct=(body.instructions or "").strip(),
+    )
+
+
+def _base_reference(ctx: ApiContext, body: SpeechRequest, voice: str) -> Reference:
+    """A Base request's reference: ``ref_audio`` decoded, else the saved voice; the transcript from ``ref_text``."""
+    if body.ref_audio:
+        ref = Reference(audio=_decode_ref_audio(ctx, body.ref_audio), transcript="", label="ref_audio")
+    elif voice and ctx.saved_voice(voice) is not None:
+        ref = ctx.reference(voice)
+    else:
+        raise InputError(
+            zh="Base（声音克隆）需要 ref_audio（base64 数据 URI），或已保存声音的名字作为 voice。",
+            en="Base (voice clone) needs ref_audio (a base64 data URI), or a saved voice's name as voice.",
+            param="ref_audio",
+        )
+    if body.ref_text and body.ref_text.strip():
+        ref.transcript = body.ref_text.strip()
+    if body.x_vector_only_mode:
+        ref.transcript = ""
+    elif not ref.transcript and body.ref_audio:
+        raise InputError(
+            zh="请在 ref_text 里给出参考音频的文字内容，或设置 x_vector_only_mode: true。",
+            en="Give the reference clip's transcript in ref_text, or set x_vector_only_mode: true.",
+            param="ref_text",
+        )
+    return ref
+
+
+def _decode_ref_audio(ctx: ApiContext, value: str):
+    """``ref_audio`` (a ``data:audio/...;base64,`` URI or plain base64) decoded through a temporary upload."""
+    value = value.strip()
+    if not value.startswith("data:") and ":" in value:  # base64 has no ":", a URL or a Windows path has
+        raise InputError(
+            zh="ref_audio 不接受网址或服务器上的路径。请把音频编码为 base64 数据 URI（data:audio/wav;base64,...）发送。",
+            en="ref_audio takes no URLs or server paths. Send the clip as a base64 data URI (data:audio/wav;base64,...).",
+            param="ref_audio",
+        )
+    payload = value
+    if value.startswith("data:"):
+        header, _, payload = value.partition(",")
+        if not header.endswith(";base64"):
+            raise InputError(
+                zh="ref_audio 的数据 URI 必须是 base64 编码（data:audio/wav;base64,...）。",
+                en="ref_audio's data URI must be base64 encoded (data:audio/wav;base64,...).",
+                param="ref_audio",
+            )
+    try:
+        raw = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(
+            zh="ref_audio 不是有效的 base64 数据。", en="ref_audio is not valid base64 data.", param="ref_audio"
+        ) from None
+    path = ctx.upload_dir / f"tmp-{uuid.uuid4().hex}"
+    try:
+        path.write_bytes(raw)
+        return load_audio(path)
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _voices(request: Request) -> dict:

@@ -95,6 +95,32 @@ STRINGS: dict[str, tuple[str, str]] = {
     "save_settings": ("保存设置", "Save settings"),
     "runtime": ("运行状态", "Runtime"),
     "saved": ("已保存。", "Saved."),
+    "remote_title": (
+        "### 远程引擎\n填写 OpenAI 兼容语音服务器的地址（例如用 vLLM-Omni 部署的 Qwen3-TTS，或另一台电脑上的本工作室），"
+        "生成就交给它完成，本机不加载模型；文本处理、分段、时长、响度、水印和声音库仍在本机。留空则在本机生成。",
+        "### Remote engine\nThe address of an OpenAI-compatible speech server (Qwen3-TTS served by vLLM-Omni, or "
+        "this studio on another computer): generation goes there and no model loads here; text preparation, "
+        "segments, timing, loudness, watermark and the voice library stay here. Empty = generate on this computer.",
+    ),
+    "remote_url": ("远程引擎地址（留空 = 本机生成）", "Remote engine URL (empty = this computer)"),
+    "remote_url_ph": ("例如 http://192.168.1.20:8091", "e.g. http://192.168.1.20:8091"),
+    "remote_key": ("API 密钥（可选）", "API key (optional)"),
+    "remote_key_ph": ("留空则保留已保存的密钥", "Leave empty to keep the saved key"),
+    "remote_save": ("保存远程引擎", "Save remote engine"),
+    "remote_test": ("测试连接", "Test connection"),
+    "remote_clear": ("改回本机生成", "Switch back to local"),
+    "remote_on": ("已保存：生成交给远程引擎 {url}。", "Saved: generation goes to the remote engine at {url}."),
+    "remote_off": ("已保存：在本机生成。", "Saved: generating on this computer."),
+    "remote_none": ("未填写地址：在本机生成，无需测试。", "No URL: generation runs on this computer; nothing to test."),
+    "remote_ok": (
+        "连接成功：{url}。模型：{models}；音色：{voices}。",
+        "Connected to {url}. Models: {models}; voices: {voices}.",
+    ),
+    "remote_env": (
+        "注意：环境变量 STUDIO_REMOTE_URL 优先于这里的设置，当前实际使用：{url}。",
+        "Note: the STUDIO_REMOTE_URL environment variable overrides this setting; in use now: {url}.",
+    ),
+    "remote_local": ("本机", "this computer"),
     "done_download": ("下载完成：{path}", "Downloaded: {path}"),
     "done_load": ("已加载 {name}（{seconds:.1f} 秒）。", "Loaded {name} in {seconds:.1f} s."),
     "done_unload": ("已卸载，内存已释放。", "Unloaded; memory freed."),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
-from .. import checkpoints
+from .. import checkpoints, space
 from ..device import DEVICES, DTYPES
+from ..errors import StudioError
 from ..registry import MODELS, get_spec
-from .common import UiContext, gradio_progress, user_errors
+from .common import UiContext, escape_md, gradio_progress, user_errors
 from .i18n import t
 
 _HEADERS = ["id", "kind", "downloaded", "disk MB", "loaded", "path"]
@@ -33,7 +36,11 @@ def _runtime(ctx: UiContext) -> str:
     ]
     if "cuda_allocated_mb" in memory:
         parts.append(f"GPU {memory['cuda_allocated_mb']:.0f} MB")
-    return " · ".join(parts) + f"  \nloaded: {loaded}"
+    text = " · ".join(parts) + f"  \nloaded: {loaded}"
+    remote = ctx.engine.remote
+    if remote is not None:
+        text += f"  \nremote engine: {escape_md(remote.url)} (generation runs there)"
+    return text
 
 
 def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe, gr.Markdown]:
@@ -117,4 +124,78 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     refresh.click(lambda: refreshed(), None, outputs, api_visibility="private")
     use_folder.click(do_use_folder, [lang_state, selected, folder], outputs, api_visibility="private")
     save.click(do_save, [lang_state, endpoint, device, dtype], outputs, api_visibility="private")
+    if not space.enabled():  # a Space's visitors must not redirect its engine
+        build_remote_group(ctx, lang_state, runtime)
     return table, runtime
+
+
+def build_remote_group(ctx: UiContext, lang_state: gr.State, runtime: gr.Markdown) -> None:
+    """URL and key of the remote engine (an OpenAI-compatible speech server), Save, Test connection, back to local.
+
+    The saved key is never sent to the page: an empty key box keeps it.
+    """
+    from ..remote import URL_ENV, RemoteModel, normalize_url, remote_config
+
+    settings = ctx.engine.manager.settings
+    with gr.Group():
+        ctx.loc(gr.Markdown(t("remote_title", "zh")), value="remote_title")
+        with gr.Row():
+            url = ctx.loc(
+                gr.Textbox(
+                    value=settings.remote_url, label=t("remote_url", "zh"), placeholder=t("remote_url_ph", "zh")
+                ),
+                label="remote_url",
+                placeholder="remote_url_ph",
+            )
+            key = ctx.loc(
+                gr.Textbox(type="password", label=t("remote_key", "zh"), placeholder=t("remote_key_ph", "zh")),
+                label="remote_key",
+                placeholder="remote_key_ph",
+            )
+        with gr.Row():
+            save = ctx.loc(gr.Button(t("remote_save", "zh")), value="remote_save")
+            test = ctx.loc(gr.Button(t("remote_test", "zh")), value="remote_test")
+            clear = ctx.loc(gr.Button(t("remote_clear", "zh")), value="remote_clear")
+        status = gr.Markdown()
+
+    def in_use(lang: str, message: str) -> str:
+        if URL_ENV in os.environ:
+            active = remote_config(settings)[0] or t("remote_local", lang)
+            message += "\n\n" + t("remote_env", lang, url=escape_md(active))
+        return message
+
+    @user_errors
+    def do_save(lang, url_value, key_value):
+        url_value = (url_value or "").strip()
+        settings.remote_url = normalize_url(url_value) if url_value else ""
+        if (key_value or "").strip():
+            settings.remote_key = key_value.strip()
+        settings.save()
+        message = t("remote_on", lang, url=escape_md(settings.remote_url)) if url_value else t("remote_off", lang)
+        return settings.remote_url, "", in_use(lang, message), _runtime(ctx)
+
+    @user_errors
+    def do_clear(lang):
+        settings.remote_url = settings.remote_key = ""
+        settings.save()
+        return "", "", in_use(lang, t("remote_off", lang)), _runtime(ctx)
+
+    def do_test(lang, url_value, key_value):
+        """Try the URL and key in the boxes (the saved key when the box is empty); report OK or the error."""
+        url_value = (url_value or "").strip()
+        if not url_value:
+            return t("remote_none", lang)
+        try:
+            report = RemoteModel(url_value, (key_value or "").strip() or settings.remote_key).check()
+        except StudioError as exc:
+            return f"❌ {escape_md(exc.message(lang))}"
+        models = ", ".join(report["models"][:5]) or "-"
+        voices = ", ".join(report["voices"][:12]) or "-"
+        return "✅ " + t(
+            "remote_ok", lang, url=escape_md(report["url"]), models=escape_md(models), voices=escape_md(voices)
+        )
+
+    outputs = [url, key, status, runtime]
+    save.click(do_save, [lang_state, url, key], outputs, api_visibility="private")
+    clear.click(do_clear, [lang_state], outputs, api_visibility="private")
+    test.click(do_test, [lang_state, url, key], [status], api_visibility="private")

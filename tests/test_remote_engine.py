@@ -26,7 +26,7 @@ from studio.api import serve_in_thread
 from studio.audio import MODEL_SR, to_wav_bytes
 from studio.backend import SAMPLES_PER_FRAME
 from studio.dubbing.project import Line, Project
-from studio.dubbing.runner import load_takes, run_project
+from studio.dubbing.runner import line_hash, load_takes, resolve_voice, run_project
 from studio.engine import SEGMENT_CHARS, SEGMENT_PAUSE_S, Delivery, Engine
 from studio.errors import Cancelled, InputError, RemoteEngineError
 from studio.models import ModelManager
@@ -233,6 +233,10 @@ def test_a_dubbing_project_runs_over_the_remote_engine(tmp_path, remote, client_
     assert all(take.model.startswith("remote: ") for line in project.lines for take in line.takes)
     again = run_project(Project.load(tmp_path / "p"), remote, client_library)
     assert again.count("reused") == 4
+    # Switching to the local model (or another server) regenerates instead of reusing the remote takes.
+    local = Engine(ModelManager(Settings()), voices=client_library)
+    voice = resolve_voice(project, 0, client_library)
+    assert line_hash(project, 0, voice, remote, client_library) != line_hash(project, 0, voice, local, client_library)
 
 
 # -- failures ------------------------------------------------------------------------------------------

@@ -165,6 +165,9 @@ def line_hash(project: Project, index: int, voice: VoiceChoice, engine, library=
         "max_new_tokens": settings.max_new_tokens,
         "loudness": settings.loudness,
     }
+    remote = getattr(engine, "remote", None)
+    if remote is not None:  # another machine's model: its takes are not the local model's
+        parts["remote"] = remote.url
     if voice.kind == "saved":
         path, transcript = _saved_clip(voice, line, library)
         parts["clip"] = [hashlib.sha1(path.read_bytes()).hexdigest(), transcript]

@@ -90,6 +90,13 @@ class BusyError(StudioError):
     http_status = 503
 
 
+class ConflictError(StudioError):
+    """The request clashes with the current state (a job runs on that project, the name exists already)."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class StorageError(StudioError):
     """Something saved by the user could not be written or read back."""
 

@@ -99,6 +99,8 @@ def release_unused_pages(folder: str | os.PathLike, modules: Iterable) -> int:
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     released = 0
     for mapping in mappings:
+        if not any(lo < mapping[1] and hi > mapping[0] for lo, hi in live):
+            continue  # another model's mapping of the same file (e.g. a second instance): not ours to trim
         for lo, hi in unused_ranges(mapping, live):
             if libc.madvise(ctypes.c_void_p(lo), hi - lo, _MADV_DONTNEED) == 0:
                 released += hi - lo

@@ -37,7 +37,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import BusyError, Cancelled, InputError, NotFoundError, StudioError
+from ..errors import BusyError, Cancelled, ConflictError, InputError, NotFoundError, StudioError
 from ..progress import CancelToken
 from .app import context, parse_language
 from .errors import ApiError, request_language
@@ -66,13 +66,6 @@ _MEDIA = {
     ".json": "application/json",
     ".zip": "application/zip",
 }
-
-
-class ConflictError(StudioError):
-    """The request clashes with the state of a project (a job runs on it, it exists already)."""
-
-    code = "conflict"
-    http_status = 409
 
 
 def _now() -> str:

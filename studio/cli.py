@@ -461,7 +461,7 @@ def add_remote_parser(sub) -> None:
 def cmd_make_test_checkpoint(args) -> None:
     from .random_checkpoint import build_random_checkpoint
 
-    path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed)
+    path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
     print(f"{path}  (random weights: its audio is noise)")
 
 
@@ -565,6 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design"])
     p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--weights-dtype",
+        choices=["float32", "bfloat16"],
+        help="how the weights are stored (default: bfloat16 for 0.6b/1.7b, as released; float32 for tiny)",
+    )
     p.set_defaults(func=cmd_make_test_checkpoint)
 
     from .api.cli import add_serve_parser

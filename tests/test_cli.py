@@ -163,11 +163,16 @@ def test_models_json_and_doctor(studio_home):
 
 
 def test_make_test_checkpoint_is_loadable(tmp_path):
-    run_cli("make-test-checkpoint", str(tmp_path / "ck"), "--kind", "custom_voice", "--size", "tiny")
+    run_cli(
+        "make-test-checkpoint", str(tmp_path / "ck"), "--kind", "custom_voice", "--size", "tiny",
+        "--weights-dtype", "bfloat16",
+    )  # fmt: skip
     from studio.checkpoints import validate_checkpoint
+    from studio.random_checkpoint import MARKER_FILE
 
     info = validate_checkpoint(tmp_path / "ck")
     assert info.kind == "custom_voice" and info.is_random
+    assert json.loads((tmp_path / "ck" / MARKER_FILE).read_text())["weights_dtype"] == "bfloat16"
     bad = run_cli("make-test-checkpoint", str(tmp_path / "x"), "--kind", "voice_design", "--size", "0.6b", check=False)
     assert bad.returncode == 2 and "1.7b" in bad.stderr
 

@@ -11,6 +11,8 @@ by line, so a job and a speech request never use the model at the same time.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import math
 import re
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -498,6 +501,42 @@ class ApiContext:
         return self.engine.design(text, job.description, **common, **style)
 
     # -- uploads ---------------------------------------------------------------------------------
+    def audio_from_base64(self, value: str, param: str) -> Audio:
+        """A clip sent inline (a ``data:audio/...;base64,`` URI or plain base64), decoded through a temporary upload.
+
+        URLs and paths are refused: the server never fetches or reads what a request names.
+        """
+        value = value.strip()
+        if not value.startswith("data:") and ":" in value:  # base64 has no ":", a URL or a Windows path has
+            raise InputError(
+                zh=f"{param} 不接受网址或服务器上的路径。请把音频编码为 base64 数据 URI（data:audio/wav;base64,...）发送。",
+                en=f"{param} takes no URLs or server paths. Send the clip as a base64 data URI "
+                "(data:audio/wav;base64,...).",
+                param=param,
+            )
+        payload = value
+        if value.startswith("data:"):
+            header, _, payload = value.partition(",")
+            if not header.endswith(";base64"):
+                raise InputError(
+                    zh=f"{param} 的数据 URI 必须是 base64 编码（data:audio/wav;base64,...）。",
+                    en=f"{param}'s data URI must be base64 encoded (data:audio/wav;base64,...).",
+                    param=param,
+                )
+        try:
+            raw = base64.b64decode("".join(payload.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError(
+                zh=f"{param} 不是有效的 base64 数据。", en=f"{param} is not valid base64 data.", param=param
+            ) from None
+        path = self.upload_dir / f"tmp-{uuid.uuid4().hex}"
+        try:
+            path.write_bytes(raw)
+            return load_audio(path)
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
     def purge_uploads(self, ttl_s: float = UPLOAD_TTL_S) -> None:
         """Delete uploads older than ``ttl_s``."""
         cutoff = time.time() - ttl_s

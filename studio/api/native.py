@@ -12,8 +12,6 @@ exact length (``duration`` or ``ratio``) also ``X-Natural-Seconds``,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import uuid
 from typing import Annotated, Literal
@@ -168,7 +166,9 @@ def _reference(ctx: ApiContext, req: CloneRequest) -> Reference:
             param="voice",
         )
     if req.ref_audio_base64:
-        ref = Reference(audio=_decode_upload(ctx, req.ref_audio_base64), transcript="", label="upload")
+        ref = Reference(
+            audio=ctx.audio_from_base64(req.ref_audio_base64, "ref_audio_base64"), transcript="", label="upload"
+        )
     elif req.voice:
         if ctx.saved_voice(req.voice) is None:
             raise ctx.unknown_voice(req.voice)
@@ -180,24 +180,6 @@ def _reference(ctx: ApiContext, req: CloneRequest) -> Reference:
     if req.x_vector_only:
         ref.transcript = ""
     return ref
-
-
-def _decode_upload(ctx: ApiContext, data: str):
-    try:
-        raw = base64.b64decode(data.split(",", 1)[-1] if data.startswith("data:") else data, validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError(
-            zh="ref_audio_base64 不是有效的 base64。",
-            en="ref_audio_base64 is not valid base64.",
-            param="ref_audio_base64",
-        ) from None
-    path = ctx.upload_dir / f"tmp-{uuid.uuid4().hex}"
-    try:
-        path.write_bytes(raw)
-        return load_audio(path)
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 _AUDIO_RESPONSES: dict = {

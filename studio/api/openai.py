@@ -20,10 +20,6 @@ vLLM-Omni does.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -31,7 +27,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..audio import load_audio
 from ..engine import Delivery, check_seed
 from ..errors import InputError, RemoteEngineError
 from ..registry import MODELS, SPEAKERS
@@ -162,7 +157,7 @@ def _job(ctx: ApiContext, body: SpeechRequest) -> Job:
 def _base_reference(ctx: ApiContext, body: SpeechRequest, voice: str) -> Reference:
     """A Base request's reference: ``ref_audio`` decoded, else the saved voice; the transcript from ``ref_text``."""
     if body.ref_audio:
-        ref = Reference(audio=_decode_ref_audio(ctx, body.ref_audio), transcript="", label="ref_audio")
+        ref = Reference(audio=ctx.audio_from_base64(body.ref_audio, "ref_audio"), transcript="", label="ref_audio")
     elif voice and ctx.saved_voice(voice) is not None:
         ref = ctx.reference(voice)
     else:
@@ -182,39 +177,6 @@ def _base_reference(ctx: ApiContext, body: SpeechRequest, voice: str) -> Referen
             param="ref_text",
         )
     return ref
-
-
-def _decode_ref_audio(ctx: ApiContext, value: str):
-    """``ref_audio`` (a ``data:audio/...;base64,`` URI or plain base64) decoded through a temporary upload."""
-    value = value.strip()
-    if not value.startswith("data:") and ":" in value:  # base64 has no ":", a URL or a Windows path has
-        raise InputError(
-            zh="ref_audio 不接受网址或服务器上的路径。请把音频编码为 base64 数据 URI（data:audio/wav;base64,...）发送。",
-            en="ref_audio takes no URLs or server paths. Send the clip as a base64 data URI (data:audio/wav;base64,...).",
-            param="ref_audio",
-        )
-    payload = value
-    if value.startswith("data:"):
-        header, _, payload = value.partition(",")
-        if not header.endswith(";base64"):
-            raise InputError(
-                zh="ref_audio 的数据 URI 必须是 base64 编码（data:audio/wav;base64,...）。",
-                en="ref_audio's data URI must be base64 encoded (data:audio/wav;base64,...).",
-                param="ref_audio",
-            )
-    try:
-        raw = base64.b64decode("".join(payload.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError(
-            zh="ref_audio 不是有效的 base64 数据。", en="ref_audio is not valid base64 data.", param="ref_audio"
-        ) from None
-    path = ctx.upload_dir / f"tmp-{uuid.uuid4().hex}"
-    try:
-        path.write_bytes(raw)
-        return load_audio(path)
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def _voices(request: Request) -> dict:

@@ -108,6 +108,39 @@ def test_gpu_decorator_is_a_no_op_without_zero_gpu(monkeypatch):
     assert not space.zero_gpu_available()
 
 
+def test_a_cpu_space_with_the_real_spaces_package_runs_gpu_work_in_place(monkeypatch):
+    """On a Space without ZeroGPU hardware, Hugging Face's own ``spaces.GPU`` takes our call and changes nothing."""
+    import spaces
+    from spaces.config import Config
+
+    monkeypatch.setenv("SPACE_ID", "someone/qwen-voice-studio")
+    monkeypatch.setattr(Config, "zero_gpu", False)
+    space._spaces_module.cache_clear()
+    seen = []
+    real_gpu = spaces.GPU
+
+    def recording_gpu(*args, **kwargs):
+        seen.append(kwargs)
+        return real_gpu(*args, **kwargs)
+
+    monkeypatch.setattr(spaces, "GPU", recording_gpu)
+    try:
+        assert space.zero_gpu_available()
+
+        def work(x):
+            return x * 2
+
+        def stream(n):
+            yield from range(n)
+
+        assert space.gpu(work)(21) == 42 and space.gpu(seconds=30)(work)(1) == 2
+        assert list(space.gpu(stream)(3)) == [0, 1, 2]
+        limits = space.SpaceLimits.from_env()
+        assert seen == [{"duration": limits.gpu_seconds}, {"duration": 30}, {"duration": limits.gpu_seconds}]
+    finally:
+        space._spaces_module.cache_clear()
+
+
 def test_limits_and_launch_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("STUDIO_SPACE_MAX_TEXT", "123")
     monkeypatch.setenv("STUDIO_SPACE_QUEUE", "not a number")

@@ -114,60 +114,50 @@ def _run(name: str, call):
         progress.close()
 
 
+def _generate(args, method: str, voice_tag: str, **options) -> None:
+    """What every generating command does: ``engine.<method>`` on the text under a tqdm bar, then write and report.
+
+    ``options`` are the command's own arguments to the engine call (speaker, description, reference, ...);
+    ``voice_tag`` names the voice in the output file's tags.
+    """
+    engine = _engine(args)
+    call = getattr(engine, method)
+    result = _run(method, lambda progress: call(_read_text(args), progress=progress, **options, **_common(args)))
+    _write_result(result, args, voice=voice_tag)
+
+
 def cmd_clone(args) -> None:
     if not args.voice and not args.voice_audio:
         raise InputError(
             zh="请用 --voice 指定已保存的声音，或用 --voice-audio 给出参考音频。",
             en="Name a saved voice with --voice, or give a reference clip with --voice-audio.",
         )
-    engine = _engine(args)
-    result = _run(
+    _generate(
+        args,
         "clone",
-        lambda progress: engine.clone(
-            _read_text(args),
-            args.voice_audio,
-            transcript=args.voice_text or "",
-            x_vector_only=args.x_vector_only,
-            progress=progress,
-            voice=args.voice,
-            clip=args.clip,
-            **_common(args),
-        ),
+        args.voice or Path(args.voice_audio).stem,
+        reference=args.voice_audio,
+        transcript=args.voice_text or "",
+        x_vector_only=args.x_vector_only,
+        voice=args.voice,
+        clip=args.clip,
     )
-    _write_result(result, args, voice=args.voice or Path(args.voice_audio).stem)
 
 
 def cmd_custom(args) -> None:
-    engine = _engine(args)
-    result = _run(
+    _generate(
+        args,
         "custom",
-        lambda progress: engine.custom(
-            _read_text(args),
-            args.speaker,
-            instruct=args.instruct or "",
-            progress=progress,
-            emotion=args.emotion,
-            intensity=args.intensity,
-            **_common(args),
-        ),
+        args.speaker,
+        speaker=args.speaker,
+        instruct=args.instruct or "",
+        emotion=args.emotion,
+        intensity=args.intensity,
     )
-    _write_result(result, args, voice=args.speaker)
 
 
 def cmd_design(args) -> None:
-    engine = _engine(args)
-    result = _run(
-        "design",
-        lambda progress: engine.design(
-            _read_text(args),
-            args.description,
-            progress=progress,
-            emotion=args.emotion,
-            intensity=args.intensity,
-            **_common(args),
-        ),
-    )
-    _write_result(result, args, voice="designed")
+    _generate(args, "design", "designed", description=args.description, emotion=args.emotion, intensity=args.intensity)
 
 
 def cmd_pinyin(args) -> None:

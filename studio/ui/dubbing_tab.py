@@ -176,6 +176,8 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         files = ctx.loc(gr.File(label=t("dub_files", "zh"), file_count="multiple"), label="dub_files")
     status = gr.Markdown()
 
+    # The handlers that act on the edited project take ``*settings`` after ``lang`` and their own
+    # inputs: the values of these components, in this order, which ``current`` applies and saves.
     settings_inputs = [folder, table, voices, default_voice, gap, max_stretch, overlap, fmt]
 
     def current(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value) -> Project:
@@ -218,14 +220,15 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         return shown(project, t("dub_saved", lang, path=escape_md(project.folder)))
 
     @user_errors
-    def do_save(lang, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
-        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+    def do_save(lang, *settings):
+        project = current(*settings)
         return shown(project, t("dub_saved", lang, path=escape_md(project.folder)))
 
-    def generate(lang, values, only, force, request, progress):
+    def generate(lang, settings, only, force, request, progress):
+        """What the run handlers share: generate the lines ``only(project)`` picks (all when None), report."""
         from ..dubbing.runner import run_project
 
-        project = current(*values)
+        project = current(*settings)
         ids = only(project) if only else None
         report = run_project(
             project,
@@ -247,87 +250,30 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         message += "".join(f"\n- {escape_md(r.message(lang))}" for r in report.failed)
         return shown(project, message)
 
+    # Gradio hands over the request and the progress bar by their place in the signature, and only
+    # before a ``*args`` parameter: so the run handlers take them ahead of ``*settings``.
     @user_errors
-    def do_run_all(
-        lang,
-        folder_value,
-        rows,
-        voice_rows,
-        default,
-        gap_value,
-        stretch,
-        allow,
-        fmt_value,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
-        return generate(
-            lang,
-            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
-            None,
-            False,
-            request,
-            progress,
-        )
+    def do_run_all(lang, request: gr.Request, progress=gr.Progress(), *settings):
+        return generate(lang, settings, None, False, request, progress)
 
     @user_errors
-    def do_run_selected(
-        lang,
-        selected,
-        folder_value,
-        rows,
-        voice_rows,
-        default,
-        gap_value,
-        stretch,
-        allow,
-        fmt_value,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
+    def do_run_selected(lang, selected, request: gr.Request, progress=gr.Progress(), *settings):
         from ..dubbing.cli import parse_line_numbers
 
         def only(project):
             return [project.lines[i].id for i in parse_line_numbers(selected, len(project.lines))]
 
-        return generate(
-            lang,
-            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
-            only,
-            False,
-            request,
-            progress,
-        )
+        return generate(lang, settings, only, False, request, progress)
 
     @user_errors
-    def do_regenerate(
-        lang,
-        line_number,
-        folder_value,
-        rows,
-        voice_rows,
-        default,
-        gap_value,
-        stretch,
-        allow,
-        fmt_value,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
-        return generate(
-            lang,
-            (folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value),
-            lambda p: [_line_id(p, line_number)],
-            True,
-            request,
-            progress,
-        )
+    def do_regenerate(lang, line_number, request: gr.Request, progress=gr.Progress(), *settings):
+        return generate(lang, settings, lambda p: [_line_id(p, line_number)], True, request, progress)
 
     @user_errors
-    def do_play(lang, line_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+    def do_play(lang, line_number, *settings):
         from ..dubbing.runner import read_take, take_rate
 
-        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        project = current(*settings)
         line = project.lines[project.index_of(_line_id(project, line_number))]
         samples = read_take(project, line)
         if samples is None:
@@ -335,31 +281,29 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         return audio_output(samples, take_rate(project))
 
     @user_errors
-    def do_choose(
-        lang, line_number, take_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value
-    ):
+    def do_choose(lang, line_number, take_number, *settings):
         from ..dubbing.runner import choose_take
 
-        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        project = current(*settings)
         choose_take(project, _line_id(project, line_number), int(take_number or 1) - 1)
         return shown(project)
 
     @user_errors
-    def do_lock(lang, line_number, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+    def do_lock(lang, line_number, *settings):
         from ..dubbing.runner import set_locked
 
-        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        project = current(*settings)
         line_id = _line_id(project, line_number)
         set_locked(project, line_id, not project.lines[project.index_of(line_id)].locked)
         return shown(project)
 
     @user_errors
-    def do_build(lang, folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value):
+    def do_build(lang, *settings):
         from ..dubbing.outputs import write_outputs
         from ..dubbing.runner import load_takes, take_rate
         from ..dubbing.timeline import assemble
 
-        project = current(*(folder_value, rows, voice_rows, default, gap_value, stretch, allow, fmt_value))
+        project = current(*settings)
         track = assemble(project, load_takes(project), take_rate(project))
         outputs = write_outputs(project, track, project.folder / "outputs", project.settings.format)
         report = t("dub_built", lang, seconds=track.seconds, mode=track.mode, flagged=len(track.flagged))
@@ -367,27 +311,23 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         downloads = [str(outputs.zip), str(outputs.track_wav), *(str(p) for p in outputs.subtitles.values())]
         return audio_output(track.samples, track.sr), downloads, report
 
+    def run_on_engine(button, handler, *own_inputs):
+        """Wire a run button: its inputs, then the settings; one engine job at a time; Stop cancels it."""
+        return button.click(
+            handler,
+            [lang_state, *own_inputs, *settings_inputs],
+            view,
+            concurrency_id="engine",
+            api_visibility="private",
+        )
+
     open_button.click(do_open, [lang_state, folder], view, api_visibility="private")
     upload.upload(do_import, [lang_state, folder, upload], view, api_visibility="private")
     save.click(do_save, [lang_state, *settings_inputs], view, api_visibility="private")
     events = [
-        run_all.click(
-            do_run_all, [lang_state, *settings_inputs], view, concurrency_id="engine", api_visibility="private"
-        ),
-        run_selected.click(
-            do_run_selected,
-            [lang_state, selection, *settings_inputs],
-            view,
-            concurrency_id="engine",
-            api_visibility="private",
-        ),
-        regenerate.click(
-            do_regenerate,
-            [lang_state, number, *settings_inputs],
-            view,
-            concurrency_id="engine",
-            api_visibility="private",
-        ),
+        run_on_engine(run_all, do_run_all),
+        run_on_engine(run_selected, do_run_selected, selection),
+        run_on_engine(regenerate, do_regenerate, number),
     ]
     stop.click(ctx.cancel, None, None, cancels=events, api_visibility="private")
     play.click(do_play, [lang_state, number, *settings_inputs], [line_audio], api_visibility="private")

@@ -24,7 +24,8 @@ def user_language() -> str:
     return "en"
 
 
-def _engine(args):
+def engine_for(args):
+    """An engine with the user's settings, ``--device`` and ``--dtype`` applied (every generating command)."""
     from .engine import Engine
     from .models import ModelManager
     from .settings import Settings
@@ -120,7 +121,7 @@ def _generate(args, method: str, voice_tag: str, **options) -> None:
     ``options`` are the command's own arguments to the engine call (speaker, description, reference, ...);
     ``voice_tag`` names the voice in the output file's tags.
     """
-    engine = _engine(args)
+    engine = engine_for(args)
     call = getattr(engine, method)
     result = _run(method, lambda progress: call(_read_text(args), progress=progress, **options, **_common(args)))
     _write_result(result, args, voice=voice_tag)

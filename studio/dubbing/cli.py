@@ -126,20 +126,9 @@ def apply_arguments(project: Project, args) -> None:
         s.allow_overlap = True
 
 
-def _engine(args):
-    from ..engine import Engine
-    from ..models import ModelManager
-    from ..settings import Settings
-
-    settings = Settings.load()
-    settings.device = args.device or settings.device
-    settings.dtype = args.dtype or settings.dtype
-    return Engine(ModelManager(settings))
-
-
 def cmd_dub(args) -> int:
     """Run the ``dub`` subcommand."""
-    from ..cli import user_language
+    from ..cli import engine_for, user_language
     from .outputs import write_outputs
     from .runner import load_takes, run_project, take_rate
     from .scripts import apply_timings, import_script
@@ -158,7 +147,7 @@ def cmd_dub(args) -> int:
         only = [project.lines[i].id for i in parse_line_numbers(args.lines, len(project.lines))]
     progress = TqdmProgress("dub")
     try:
-        report = run_project(project, _engine(args), only=only, force=args.force, progress=progress)
+        report = run_project(project, engine_for(args), only=only, force=args.force, progress=progress)
     finally:
         progress.close()
     audio = load_takes(project)

@@ -15,6 +15,17 @@ stops at its next step, or the runner before the next line. Every finished
 take is already saved with ``project.json``, so the project stays consistent
 and the next job resumes it, reusing the finished lines. Jobs are kept in
 memory (the last :data:`KEEP_FINISHED` finished ones); a project's files stay on disk.
+
+What the Dubbing tab does to a project one line at a time is here too: edit a
+line (text, speaker, emotion, timing; validated by
+:func:`studio.dubbing.project.check_line`), lock it, choose one of its takes
+(:func:`studio.dubbing.runner.choose_take`), listen to a take; change the
+speaker-to-voice mapping and settings; delete a project; mux the track into an
+uploaded video (:func:`studio.dubbing.mux.mux`). Each of these holds the project
+(:meth:`JobRegistry.hold`): it is refused with 409 while a job is queued or runs
+on the project, and no job starts on it until the change is done. An edit
+changes the line's content hash when it changes its audio (text, voice,
+emotion), so the next job regenerates that line only.
 """
 
 from __future__ import annotations
@@ -24,8 +35,10 @@ import json
 import logging
 import queue
 import re
+import shutil
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +47,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import BusyError, Cancelled, ConflictError, InputError, NotFoundError, StudioError
@@ -65,7 +78,13 @@ _MEDIA = {
     ".vtt": "text/vtt",
     ".json": "application/json",
     ".zip": "application/zip",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
 }
+#: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 def _now() -> str:
@@ -141,6 +160,8 @@ def _kind_of(project: Project, file: str) -> str:
         return "script"
     if file.endswith((".srt", ".vtt", "-captions.json")):
         return "captions"
+    if file.lower().endswith(VIDEO_SUFFIXES):
+        return "video"
     return "line"
 
 
@@ -313,42 +334,46 @@ def create_project(
     project = parse_script(script, fmt, f"{folder.name}.{fmt}")
     for i, line in enumerate(project.lines):
         line.id, line.takes, line.chosen = f"l{i + 1:03d}", [], -1
-    exists = (folder / PROJECT_FILE).is_file()
-    if exists and not replace:
-        raise ConflictError(
-            zh=f'项目 “{folder.name}” 已经存在。要替换它的脚本（保留未改动台词的音频）请加 "replace": true。',
-            en=f"Project '{folder.name}' exists already. Send \"replace\": true to replace its script "
-            "(the audio of unchanged lines is kept).",
-            param="name",
-        )
-    if ctx.jobs is not None and ctx.jobs.active_for(folder) is not None:
-        raise ConflictError(
-            zh=f"项目 “{folder.name}” 正在生成，等任务结束或取消后再替换。",
-            en=f"Project '{folder.name}' is being generated; wait for its job to end, or cancel it, first.",
-            param="name",
-        )
-    if exists:  # the CLI's resume: same line ids keep their takes; the runner's hashes decide what is reused
-        previous = Project.load(folder)
-        kept = {line.id: line for line in previous.lines}
-        for line in project.lines:
-            if line.id in kept:
-                line.takes, line.chosen, line.locked = kept[line.id].takes, kept[line.id].chosen, kept[line.id].locked
-        project.settings = previous.settings
-        project.voices = {**previous.voices, **project.voices}
-    project.name = folder.name
+    with _holding(ctx, folder):  # one change at a time; no job starts on it meanwhile (409 while one runs)
+        exists = (folder / PROJECT_FILE).is_file()
+        if exists and not replace:
+            raise ConflictError(
+                zh=f'项目 “{folder.name}” 已经存在。要替换它的脚本（保留未改动台词的音频）请加 "replace": true。',
+                en=f"Project '{folder.name}' exists already. Send \"replace\": true to replace its script "
+                "(the audio of unchanged lines is kept).",
+                param="name",
+            )
+        if exists:  # the CLI's resume: same line ids keep their takes; the runner's hashes decide what is reused
+            previous = Project.load(folder)
+            kept = {line.id: line for line in previous.lines}
+            for line in project.lines:
+                if line.id in kept:
+                    old = kept[line.id]
+                    line.takes, line.chosen, line.locked = old.takes, old.chosen, old.locked
+            project.settings = previous.settings
+            project.voices = {**previous.voices, **project.voices}
+        project.name = folder.name
+        _set_voices(project, voices, voice)
+        _apply_settings(ctx, project, settings)
+        if mode_of(project) == "timed":
+            check_slots(project)
+        project.save(folder)
+    return project, not exists
+
+
+def _set_voices(project: Project, voices: dict[str, str | None], voice: str | None, removable: bool = False) -> None:
+    """Map speaker labels to voices (``removable``: an empty voice removes the mapping), set the default voice."""
     for label, spec in voices.items():
         if not label.strip():
             raise InputError(
                 zh="voices 里的说话人标签不能为空。", en="A speaker label in voices is empty.", param="voices"
             )
-        project.voices[label.strip()] = _check_voice(spec, "voices")
+        if removable and not (spec or "").strip():
+            project.voices.pop(label.strip(), None)
+        else:
+            project.voices[label.strip()] = _check_voice(spec or "", "voices")
     if voice is not None:
         project.settings.default_voice = _check_voice(voice, "voice") if voice.strip() else ""
-    _apply_settings(ctx, project, settings)
-    if mode_of(project) == "timed":
-        check_slots(project)
-    project.save(folder)
-    return project, not exists
 
 
 def _warnings(ctx: ApiContext, project: Project, lang: str) -> list[str]:
@@ -362,6 +387,195 @@ def _warnings(ctx: ApiContext, project: Project, lang: str) -> list[str]:
         except StudioError as exc:
             out.append(exc.message(lang))
     return out
+
+
+# -- changing projects: lines, takes, voices, deletion, video --------------------------------------
+
+
+@contextlib.contextmanager
+def _holding(ctx: ApiContext, folder: Path) -> Iterator[None]:
+    if ctx.jobs is None:
+        yield
+        return
+    with ctx.jobs.hold(folder):
+        yield
+
+
+@contextlib.contextmanager
+def _changing(ctx: ApiContext, name: str) -> Iterator[Project]:
+    """The project ``name`` (404), read afresh, while no job runs or starts on it and no window generates it (409)."""
+    from ..dubbing.runner import project_lock
+
+    folder = project_path(ctx, name)
+    with _holding(ctx, folder):
+        project = open_project(ctx, name)
+        try:
+            with project_lock(project):  # the Dubbing tab or the CLI may be generating it
+                yield project
+        except BusyError as exc:
+            raise ConflictError(zh=exc.zh, en=exc.en, param="name") from None
+
+
+def find_line(project: Project, ref: str) -> int:
+    """The 0-based index of the line ``ref`` names: a number from 1 to the line count, else a line id; 404."""
+    ref = (ref or "").strip()
+    count = len(project.lines)
+    if re.fullmatch(r"[0-9]{1,9}", ref) and 1 <= int(ref) <= count:
+        return int(ref) - 1
+    for i, line in enumerate(project.lines):
+        if line.id == ref:
+            return i
+    assert project.folder is not None
+    raise NotFoundError(
+        zh=f"项目 “{project.folder.name}” 没有台词 “{ref[:40]}”：请用行号（1 到 {count}）或台词编号（id）。",
+        en=f"Project '{project.folder.name}' has no line '{ref[:40]}': give a line number (1 to {count}) or a line id.",
+        param="line",
+    )
+
+
+def line_detail(ctx: ApiContext, project: Project, index: int, lang: str) -> dict:
+    """Line ``index`` as the project shows it, with its takes (and their URLs) and why it cannot be voiced."""
+    from ..dubbing.runner import resolve_voice
+
+    assert project.folder is not None
+    line = project.lines[index]
+    base = f"/api/dubbing/projects/{quote(project.folder.name)}/lines/{quote(line.id)}"
+    warning = None
+    try:
+        resolve_voice(project, index, ctx.library())
+    except StudioError as exc:
+        warning = exc.message(lang)
+    takes = [
+        {
+            "index": k,
+            "seconds": take.seconds,
+            "seed": take.seed,
+            "model": take.model,
+            "created": take.created,
+            "chosen": k == line.chosen,
+            "url": f"{base}/takes/{k}",
+        }
+        for k, take in enumerate(line.takes)
+    ]
+    return {**_lines_of(project)[index], "take_list": takes, "warning": warning, "url": base}
+
+
+#: Line fields an edit sets as given; check_line normalises and checks them (null clears a field).
+LINE_FIELDS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end")
+
+
+def edit_line(
+    ctx: ApiContext, name: str, ref: str, changes: dict[str, Any], locked: bool | None, chosen: int | None
+) -> tuple[Project, int]:
+    """Apply ``changes`` (line fields), ``locked`` and ``chosen`` to the line ``ref`` of project ``name``, all or
+    nothing; returns (project, line index). Values are checked as the Dubbing tab checks its table."""
+    import dataclasses
+
+    from ..dubbing.project import check_line, line_label
+    from ..dubbing.runner import choose_take, set_locked
+    from ..dubbing.timeline import check_slots, mode_of
+
+    with _changing(ctx, name) as project:
+        index = find_line(project, ref)
+        line = check_line(dataclasses.replace(project.lines[index], **changes), index)
+        if "text" in changes and not line.text:
+            zh, en = line_label(index, line)
+            raise InputError(zh=f"{zh}是空的：请填写台词。", en=f"{en} is empty: type its text.", param="text")
+        project.lines[index] = line
+        if {"start", "end"} & changes.keys() and mode_of(project) == "timed":
+            check_slots(project)
+        if chosen is not None:
+            try:
+                choose_take(project, line.id, chosen)
+            except InputError as exc:
+                zh, en = line_label(index, line)
+                raise InputError(zh=f"{zh}：{exc.zh}", en=f"{en}: {exc.en}", param="chosen") from None
+        if locked is not None:
+            set_locked(project, line.id, locked)
+        project.save()
+        return project, index
+
+
+def edit_project(
+    ctx: ApiContext, name: str, voices: dict[str, str | None], voice: str | None, settings: DubSettingsBody | None
+) -> Project:
+    """Change the speaker-to-voice mapping (an empty voice removes one), the default voice and the settings."""
+    with _changing(ctx, name) as project:
+        _set_voices(project, voices, voice, removable=True)
+        _apply_settings(ctx, project, settings)
+        project.save()
+        return project
+
+
+def delete_project(ctx: ApiContext, name: str) -> str:
+    """Remove the project ``name``'s folder (takes, outputs and all); its folder name. 404; 409 as an edit."""
+    from ..dubbing.runner import project_lock
+
+    root = ctx.projects_root
+    folder = project_path(ctx, name)
+    with _holding(ctx, folder):
+        project = open_project(ctx, name)
+        if folder.is_symlink() or folder.resolve().parent != root.resolve():
+            raise InputError(
+                zh=f"“{name}” 不是项目文件夹里的项目，不能删除。",
+                en=f"'{name}' is not a project inside the projects folder; it cannot be deleted.",
+                param="name",
+            )
+        try:
+            with project_lock(project):  # nobody generates it in the Dubbing tab or the CLI right now
+                pass
+        except BusyError as exc:
+            raise ConflictError(zh=exc.zh, en=exc.en, param="name") from None
+        # Out of every listing at once (a hidden name no project can have), then removed.
+        gone = root / f".deleted-{uuid.uuid4().hex[:12]}"
+        try:
+            folder.rename(gone)
+        except OSError as exc:
+            raise ConflictError(
+                zh=f"项目 “{name}” 正被别的程序使用，无法删除：{exc.strerror}。",
+                en=f"Project '{name}' is in use by another program and cannot be deleted: {exc.strerror}.",
+                param="name",
+            ) from None
+    shutil.rmtree(gone, ignore_errors=True)
+    if gone.exists():
+        log.warning("could not remove all of the deleted dubbing project %s (left in %s)", name, gone)
+    return folder.name
+
+
+def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str, duck_db: float) -> Path:
+    """Put the project's track into a copy of the uploaded video; the new file in the project's outputs folder.
+
+    409 while a job runs or when no job has written the track yet. The upload is copied into its own folder in
+    the server's upload area and removed afterwards, whatever happens.
+    """
+    from ..dubbing.mux import mux
+    from ..dubbing.outputs import safe_stem
+
+    with _changing(ctx, name) as project:
+        outputs = _outputs_folder(project)
+        track = outputs / f"{safe_stem(project.name)}-track.wav"
+        if outputs.is_symlink() or track.is_symlink() or not track.is_file():
+            raise ConflictError(
+                zh=f"项目 “{name}” 还没有配音音轨：先运行一个任务（POST /api/dubbing/jobs）生成它。",
+                en=f"Project '{name}' has no track yet: run a job (POST /api/dubbing/jobs) to make it first.",
+                param="project",
+            )
+        original = Path(filename.replace("\\", "/")).name
+        suffix = Path(original).suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+        stem = safe_stem(Path(original).stem, "video")
+        area = ctx.upload_dir / f"mux-{uuid.uuid4().hex}"
+        try:
+            area.mkdir(parents=True)
+            video = area / f"{stem}{suffix}"
+            with video.open("wb") as out:
+                shutil.copyfileobj(upload, out, 1 << 20)
+            if video.stat().st_size == 0:
+                raise InputError(zh="上传的视频是空的。", en="The uploaded video is empty.", param="file")
+            ext = suffix if suffix in VIDEO_SUFFIXES else ".mp4" if not suffix else ".mkv"
+            return mux(video, track, outputs / f"{stem}-dubbed{ext}", mix, duck_db)
+        finally:
+            shutil.rmtree(area, ignore_errors=True)
 
 
 # -- jobs ------------------------------------------------------------------------------------------
@@ -561,11 +775,42 @@ class JobRegistry:
         self._queue: queue.Queue[DubJob | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._held: dict[Path, int] = {}  #: projects a request is changing (edit, delete, mux): no job starts
+        self._changes: dict[Path, threading.Lock] = {}  #: one change at a time per project
 
     def active_for(self, folder: Path) -> DubJob | None:
         """The queued or running job of the project in ``folder``, if any."""
         with self._lock:
-            return next((j for j in self._jobs.values() if j.folder == folder and j.status not in FINAL), None)
+            return self._active(folder)
+
+    def _active(self, folder: Path) -> DubJob | None:
+        return next((j for j in self._jobs.values() if j.folder == folder and j.status not in FINAL), None)
+
+    @contextlib.contextmanager
+    def hold(self, folder: Path) -> Iterator[None]:
+        """Change the project in ``folder``: 409 while a job is queued or runs on it; no job starts until done.
+
+        Changes of one project wait for each other (each reads, changes and saves ``project.json``).
+        """
+        with self._lock:
+            running = self._active(folder)
+            if running is not None:
+                raise ConflictError(
+                    zh=f"项目 “{folder.name}” 有正在进行的任务 {running.id}（{running.status}）。等它结束或取消它，再修改项目。",
+                    en=f"Project '{folder.name}' has a job in progress: {running.id} ({running.status}). Wait for "
+                    "it to end, or cancel it, before changing the project.",
+                    job=running.id,
+                )
+            self._held[folder] = self._held.get(folder, 0) + 1
+            change = self._changes.setdefault(folder, threading.Lock())
+        try:
+            with change:
+                yield
+        finally:
+            with self._lock:
+                self._held[folder] -= 1
+                if not self._held[folder]:
+                    del self._held[folder], self._changes[folder]
 
     def submit(self, name: str, spec: str | list[int] | None, force: bool, build: bool) -> DubJob:
         """Queue a job for the project ``name`` (404 if missing, 409 if it has one already, 400 for bad lines)."""
@@ -580,9 +825,13 @@ class JobRegistry:
         with self._lock:
             if self._closed:
                 raise BusyError(zh="服务器正在关闭。", en="The server is shutting down.", retry_after=5)
-            running = next(
-                (j for j in self._jobs.values() if j.folder == project.folder and j.status not in FINAL), None
-            )
+            if project.folder in self._held:
+                raise ConflictError(
+                    zh=f"项目 “{project.folder.name}” 正在被另一个请求修改（编辑、删除或合成视频）。稍后再试。",
+                    en=f"Project '{project.folder.name}' is being changed by another request (an edit, a delete or "
+                    "a mux). Try again in a moment.",
+                )
+            running = self._active(project.folder)
             if running is not None:
                 raise ConflictError(
                     zh=f"项目 “{project.folder.name}” 已有任务 {running.id}（{running.status}）。等它结束或取消它。",
@@ -988,6 +1237,189 @@ async def download(request: Request, name: str, file: str) -> FileResponse:
     return FileResponse(
         path, media_type=_MEDIA.get(path.suffix.lower(), "application/octet-stream"), filename=path.name
     )
+
+
+class ProjectEdit(BaseModel):
+    """Who reads which speaker, the default voice, settings (each optional; the rest stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voices: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="speaker label -> voice (as in POST /api/dubbing/projects); null or '' removes the mapping",
+    )
+    voice: str | None = Field(None, max_length=2000, description="default voice for unmapped speakers; '' clears it")
+    settings: DubSettingsBody | None = None
+
+
+class LineEdit(BaseModel):
+    """Changes to one line, checked as the Dubbing tab checks its table; fields left out stay as they are.
+
+    A change of text, speaker or emotion changes the line's audio hash, so the next job makes a new take of that
+    line only; timing (start, end, duration) and scene are applied when the track is assembled.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="the words; may carry pinned readings, e.g. 行(háng)")
+    scene: str | None = Field(None, description="scene name (names the line's output file)")
+    speaker: str | None = Field(
+        None, description="a speaker label mapped in the project's voices, or a saved voice or preset speaker name"
+    )
+    emotion: str | None = Field(None, description="emotion preset id; '' or null: none")
+    intensity: float | None = Field(None, description="of the emotion, 0-1 (null: 0.5)")
+    duration: float | None = Field(None, description="scene mode: target length in seconds; null: natural")
+    start: float | None = Field(None, description="subtitle mode: the slot's start in seconds (with end)")
+    end: float | None = Field(None, description="subtitle mode: the slot's end in seconds (with start)")
+    locked: bool | None = Field(None, description="a locked line keeps its chosen take, even in a forced job")
+    chosen: StrictInt | None = Field(None, description="0-based index of the take to use (see take_list)")
+
+
+class TakeInfo(BaseModel):
+    index: int = Field(description="0-based, as chosen")
+    seconds: float
+    seed: int | None
+    model: str
+    created: str
+    chosen: bool
+    url: str = Field(description="the take's audio (WAV)")
+
+
+class ScriptLine(BaseModel):
+    """One line of a project."""
+
+    number: int = Field(description="1-based line number")
+    id: str
+    scene: str
+    speaker: str
+    text: str
+    emotion: str
+    intensity: float
+    duration: float | None
+    start: float | None
+    end: float | None
+    locked: bool
+    takes: int = Field(description="how many takes the line has")
+    chosen: int = Field(description="0-based index of the chosen take; -1: none")
+    seconds: float | None = Field(description="length of the chosen take")
+    take_list: list[TakeInfo]
+    warning: str | None = Field(description="why the line cannot be voiced (e.g. its speaker has no voice)")
+    url: str
+
+
+class Deleted(BaseModel):
+    name: str
+    deleted: bool = True
+
+
+class MuxResult(OutputFile):
+    mix: str = Field(description="duck | keep | replace")
+
+
+@router.patch("/projects/{name}", summary="change a project's voices and settings")
+async def change_project(request: Request, name: str, body: ProjectEdit) -> ProjectDetail:
+    """Map speakers to voices (null removes a mapping), set the default voice and settings, without touching the
+    lines. 404 for an unknown project, 409 while a job is queued or runs on it."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+
+    def run() -> ProjectDetail:
+        project = edit_project(ctx, name, body.voices, body.voice, body.settings)
+        return ProjectDetail(**_detail(ctx, project, lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/projects/{name}", summary="delete a project")
+async def remove_project(request: Request, name: str) -> Deleted:
+    """Delete the project's folder: script, takes and outputs (there is no undo). 404 for an unknown project,
+    409 while a job is queued or runs on it (cancel it first) or the Dubbing tab is generating it."""
+    ctx = context(request)
+    return Deleted(name=await run_in_threadpool(delete_project, ctx, name))
+
+
+@router.get("/projects/{name}/lines/{line}", summary="a line with its takes")
+async def project_line(request: Request, name: str, line: str) -> ScriptLine:
+    """One line (by 1-based number or id): text, timing, lock, its takes with their audio URLs."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+
+    def run() -> ScriptLine:
+        project = open_project(ctx, name)
+        return ScriptLine(**line_detail(ctx, project, find_line(project, line), lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.patch("/projects/{name}/lines/{line}", summary="edit a line, lock it or choose its take")
+async def change_line(request: Request, name: str, line: str, body: LineEdit) -> ScriptLine:
+    """Change a line (by 1-based number or id): text, scene, speaker, emotion, intensity, duration, start/end,
+    ``locked``, ``chosen`` take. All or nothing: 400 for a bad value (naming the line), 404 for an unknown line
+    or project, 409 while a job is queued or runs on the project. The next job regenerates the line if its
+    text, voice or emotion changed (unless it is locked)."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+    changes = {f: getattr(body, f) for f in LINE_FIELDS if f in body.model_fields_set}
+
+    def run() -> ScriptLine:
+        project, index = edit_line(ctx, name, line, changes, body.locked, body.chosen)
+        return ScriptLine(**line_detail(ctx, project, index, lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.get(
+    "/projects/{name}/lines/{line}/takes/{take}",
+    summary="listen to a take",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+async def take_audio(request: Request, name: str, line: str, take: int) -> FileResponse:
+    """The audio of take ``take`` (0-based) of a line, as generated (before fitting into the track)."""
+    from ..dubbing.runner import take_path
+
+    ctx = context(request)
+
+    def run() -> Path:
+        project = open_project(ctx, name)
+        index = find_line(project, line)
+        path = take_path(project, project.lines[index], take) if take >= 0 else None
+        if path is None or not path.is_file():
+            count = len(project.lines[index].takes)
+            raise NotFoundError(
+                zh=f"第 {index + 1} 行没有第 {take} 号版本的音频（它有 {count} 个版本，编号从 0 开始）。",
+                en=f"Line {index + 1} has no audio for take {take} (it has {count} takes, numbered from 0).",
+                param="take",
+            )
+        return path
+
+    path = await run_in_threadpool(run)
+    return FileResponse(path, media_type="audio/wav", filename=path.name)
+
+
+@router.post("/projects/{name}/mux", summary="put the track into a video", status_code=201)
+async def mux_video(
+    request: Request,
+    name: str,
+    file: Annotated[UploadFile, File(description="the video (mp4, mov, mkv, ...); up to the server's body limit")],
+    mix: Annotated[
+        str, Form(description="original audio: duck (lowered under the dub), keep (full level), replace (dropped)")
+    ] = "duck",
+    duck_db: Annotated[float, Form(ge=-60.0, le=0.0, description="duck: how far the original is lowered, dB")] = -14.0,
+) -> MuxResult:
+    """A copy of the video with the project's track as its sound (the picture is copied, not re-encoded), written
+    to the project's outputs as ``<video>-dubbed.<ext>``. 201 with its download URL. 409 while a job runs on
+    the project or before a job has written the track; 400 for a file that is not a video."""
+    ctx = context(request)
+
+    def run() -> JSONResponse:
+        path = mux_project(ctx, name, file.file, file.filename or "video.mp4", mix, duck_db)
+        folder = path.parent.parent.name
+        url = f"/api/dubbing/projects/{quote(folder)}/outputs/{quote(path.name)}"
+        result = MuxResult(file=path.name, kind="video", bytes=path.stat().st_size, url=url, mix=mix)
+        return JSONResponse(result.model_dump(), status_code=201, headers={"Location": url})
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/jobs", summary="start generating a project", status_code=202, response_model=JobStatus)

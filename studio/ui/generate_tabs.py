@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -15,6 +16,9 @@ from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
 from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
 from .controls import (
+    DeliveryControls,
+    SamplingControls,
+    TextPanel,
     build_delivery_controls,
     build_emotion_controls,
     build_sampling_controls,
@@ -66,18 +70,6 @@ def _seed_box(ctx: UiContext) -> gr.Number:
     return seed
 
 
-def _run_row(ctx: UiContext) -> tuple[gr.Button, gr.Button]:
-    with gr.Row():
-        run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
-        stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
-    return run, stop
-
-
-def _outputs(ctx: UiContext) -> tuple[gr.Audio, gr.Markdown]:
-    audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
-    return audio, gr.Markdown()
-
-
 def _voice_names(ctx: UiContext, request: gr.Request | None = None) -> list[tuple[str, str]]:
     if request is None and space.enabled():
         return [("—", "")]  # a visitor's voices are listed once their session is known
@@ -119,15 +111,58 @@ def _finish(ctx: UiContext, request, result, lang: str, kind: str, text: str, vo
     return audio_output(result.samples, result.sr), result_markdown(result, lang)
 
 
-def _generate_and_keep(
-    ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, stored: dict, tuning, **unstored
-):
-    """Run ``Engine.<kind>`` and keep the take with ``stored``: the keyword arguments that can make it again.
+@dataclass
+class _Shared:
+    """The controls every generating tab has below its own: model, seed, timing, sampling, run, result."""
 
-    ``tuning`` is (sampling values, seed box, duration, ratio, takes); ``unstored`` are arguments not kept
-    (an uploaded reference, the session's voice library).
+    language: gr.Dropdown
+    model: gr.Dropdown
+    seed: gr.Number
+    normalize: gr.Checkbox
+    timing: DeliveryControls
+    tuning: SamplingControls
+    run: gr.Button
+    stop: gr.Button
+    audio: gr.Audio
+    info: gr.Markdown
+
+
+def _shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: TextPanel) -> _Shared:
+    with gr.Row():
+        language = _language_dropdown(ctx)
+        model = _model_dropdown(ctx, kind)
+        seed = _seed_box(ctx)
+    timing = build_delivery_controls(ctx)
+    tuning = build_sampling_controls(ctx, lang_state)
+    with gr.Row():
+        run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
+        stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
+    audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
+    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, gr.Markdown())
+
+
+def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, voice: list, last: list | tuple = ()):
+    """Run ``generate`` as ``api_name`` on one engine job at a time; Stop cancels it.
+
+    The inputs, in the order gradio_client callers pass them: the tab's ``own``, language, model, seed,
+    the tab's ``voice`` settings, normalize, the timing values, then ``last``.
     """
-    sampling_values, seed_value, duration, ratio, takes = tuning
+    inputs = [lang_state, shared.tuning.state, *own, shared.language, shared.model, shared.seed, *voice]
+    inputs += [shared.normalize, *shared.timing.inputs, *last]
+    event = shared.run.click(generate, inputs, [shared.audio, shared.info], api_name=api_name, concurrency_id="engine")
+    shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+
+
+def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, own, shared):
+    """Run ``Engine.<kind>`` and keep the take with the keyword arguments that can make it again.
+
+    ``own`` is (the tab's stored arguments, arguments not kept: an uploaded reference, the session's voice
+    library); ``shared`` the values of the shared controls: (sampling values, language, model, seed box,
+    normalize, duration, ratio, takes).
+    """
+    stored, unstored = own
+    sampling_values, language, model, seed_value, normalize, duration, ratio, takes = shared
+    stored = {**stored, "language": language, "model": model, "normalize": bool(normalize)}
     result = getattr(ctx.engine, kind)(
         text,
         **stored,
@@ -139,6 +174,17 @@ def _generate_and_keep(
         cancel=ctx.cancel_token(request),
     )
     return _finish(ctx, request, result, lang, kind, text, voice, {**stored, "sampling": sampling_values})
+
+
+def _emotion(emotion_id, strength) -> dict:
+    return {"emotion": emotion_id or None, "intensity": float(strength)}
+
+
+# Each ``generate`` below spells out its parameters although most are shared: gradio_client sees them
+# by name and default (``/info``), and Gradio reads names only up to a ``*args`` parameter, so taking the
+# shared values as ``*settings`` (as the private Dubbing handlers do) would rename them ``param_N`` and
+# make optional ones (the clip) required. What they share is built by ``_shared_controls``, wired by
+# ``_wire`` and run by ``_generate_and_keep``.
 
 
 def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
@@ -187,14 +233,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 placeholder="text_ph",
             )
             panel = build_text_panel(ctx, lang_state, text)
-            with gr.Row():
-                language = _language_dropdown(ctx)
-                model = _model_dropdown(ctx, "base")
-                seed = _seed_box(ctx)
-            timing = build_delivery_controls(ctx)
-            tuning = build_sampling_controls(ctx, lang_state)
-            run, stop = _run_row(ctx)
-            audio, info = _outputs(ctx)
+            shared = _shared_controls(ctx, lang_state, "base", panel)
 
     @user_errors
     @space.gpu
@@ -224,26 +263,14 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
         stored = {
             "transcript": transcript,
             "x_vector_only": bool(x_only),
-            "language": lang_name,
-            "model": model_id,
             "voice": voice_name or None,
             "clip": clip_tag or None,
-            "normalize": bool(normalize),
             "intensity": float(strength if strength is not None else 1.0),
         }
-        return _generate_and_keep(
-            ctx,
-            request,
-            progress,
-            lang,
-            "clone",
-            txt,
-            voice_name or os.path.basename(str(ref)),
-            stored,
-            (sampling_values, seed_value, duration, ratio, takes),
-            reference=None if voice_name else ref,
-            library=ctx.library(request),
-        )
+        unstored = {"reference": None if voice_name else ref, "library": ctx.library(request)}
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        label = voice_name or os.path.basename(str(ref))
+        return _generate_and_keep(ctx, request, progress, lang, "clone", txt, label, (stored, unstored), values)
 
     def clips_of(name, request: gr.Request = None):
         if not name:
@@ -261,29 +288,9 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
 
     refresh.click(voice_names, None, [voice], api_visibility="private")
     voice.focus(voice_names, None, [voice], api_visibility="private")
-    event = run.click(
-        generate,
-        [
-            lang_state,
-            tuning.state,
-            ref_audio,
-            ref_text,
-            xvec,
-            text,
-            language,
-            model,
-            seed,
-            voice,
-            clip,
-            panel.normalize,
-            *timing.inputs,
-            clip_intensity,
-        ],
-        [audio, info],
-        api_name="clone",
-        concurrency_id="engine",
+    _wire(
+        ctx, lang_state, shared, generate, "clone", [ref_audio, ref_text, xvec, text], [voice, clip], [clip_intensity]
     )
-    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
 
 
 def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
@@ -304,14 +311,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
             reason = gr.Markdown()
             panel = build_text_panel(ctx, lang_state, text)
         with gr.Column():
-            with gr.Row():
-                language = _language_dropdown(ctx)
-                model = _model_dropdown(ctx, "custom_voice")
-                seed = _seed_box(ctx)
-            timing = build_delivery_controls(ctx)
-            tuning = build_sampling_controls(ctx, lang_state)
-            run, stop = _run_row(ctx)
-            audio, info = _outputs(ctx)
+            shared = _shared_controls(ctx, lang_state, "custom_voice", panel)
 
     @user_errors
     @space.gpu
@@ -334,17 +334,9 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
-        stored = {
-            "speaker": spk,
-            "instruct": ins,
-            "language": lang_name,
-            "model": model_id,
-            "emotion": emotion_id or None,
-            "intensity": float(strength),
-            "normalize": bool(normalize),
-        }
-        tuning = (sampling_values, seed_value, duration, ratio, takes)
-        return _generate_and_keep(ctx, request, progress, lang, "custom", txt, spk, stored, tuning)
+        stored = {"speaker": spk, "instruct": ins, **_emotion(emotion_id, strength)}
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        return _generate_and_keep(ctx, request, progress, lang, "custom", txt, spk, (stored, {}), values)
 
     def instruct_allowed(lang, model_id):
         """A control the model cannot honour is disabled, with the reason."""
@@ -352,34 +344,14 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         note = "" if allowed else t("no_instruct_small", lang)
         return [gr.update(interactive=allowed)] * 3 + [note]
 
-    if _is_small_custom(model.value):
+    if _is_small_custom(shared.model.value):
         for control in (instruct, emotion, intensity):
             control.interactive = False
         reason.value = t("no_instruct_small", "zh")
-    model.change(
-        instruct_allowed, [lang_state, model], [instruct, emotion, intensity, reason], api_visibility="private"
+    shared.model.change(
+        instruct_allowed, [lang_state, shared.model], [instruct, emotion, intensity, reason], api_visibility="private"
     )
-    event = run.click(
-        generate,
-        [
-            lang_state,
-            tuning.state,
-            text,
-            speaker,
-            instruct,
-            language,
-            model,
-            seed,
-            emotion,
-            intensity,
-            panel.normalize,
-            *timing.inputs,
-        ],
-        [audio, info],
-        api_name="custom",
-        concurrency_id="engine",
-    )
-    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+    _wire(ctx, lang_state, shared, generate, "custom", [text, speaker, instruct], [emotion, intensity])
 
 
 def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
@@ -395,14 +367,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
             emotion, intensity = build_emotion_controls(ctx)
             panel = build_text_panel(ctx, lang_state, text)
         with gr.Column():
-            with gr.Row():
-                language = _language_dropdown(ctx)
-                model = _model_dropdown(ctx, "voice_design")
-                seed = _seed_box(ctx)
-            timing = build_delivery_controls(ctx)
-            tuning = build_sampling_controls(ctx, lang_state)
-            run, stop = _run_row(ctx)
-            audio, info = _outputs(ctx)
+            shared = _shared_controls(ctx, lang_state, "voice_design", panel)
 
     @user_errors
     @space.gpu
@@ -424,34 +389,8 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
-        stored = {
-            "description": desc,
-            "language": lang_name,
-            "model": model_id,
-            "emotion": emotion_id or None,
-            "intensity": float(strength),
-            "normalize": bool(normalize),
-        }
-        tuning = (sampling_values, seed_value, duration, ratio, takes)
-        return _generate_and_keep(ctx, request, progress, lang, "design", txt, desc[:40], stored, tuning)
+        stored = {"description": desc, **_emotion(emotion_id, strength)}
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        return _generate_and_keep(ctx, request, progress, lang, "design", txt, desc[:40], (stored, {}), values)
 
-    event = run.click(
-        generate,
-        [
-            lang_state,
-            tuning.state,
-            description,
-            text,
-            language,
-            model,
-            seed,
-            emotion,
-            intensity,
-            panel.normalize,
-            *timing.inputs,
-        ],
-        [audio, info],
-        api_name="design",
-        concurrency_id="engine",
-    )
-    stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+    _wire(ctx, lang_state, shared, generate, "design", [description, text], [emotion, intensity])

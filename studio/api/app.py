@@ -5,7 +5,7 @@ Routers (``gpt_sovits``, ``openai``, ``native``) turn a request into a
 resolution) and hand it to :func:`~studio.api.streaming.speech_response`.
 Requests are served one by one, first come first served, by :class:`Gate`;
 generation itself goes through the engine (and its lock, shared with the UI).
-Dubbing jobs (:mod:`studio.api.jobs`) take their turn in the same gate, line
+Dubbing jobs (:mod:`studio.api.dubbing`) take their turn in the same gate, line
 by line, so a job and a speech request never use the model at the same time.
 """
 
@@ -258,7 +258,7 @@ class ApiContext:
         self.voices_root = Path(voices_root) if voices_root is not None else voices_dir()
         #: Dubbing projects, one folder each (the Dubbing tab's "dubbing/<name>" folders).
         self.projects_root = Path(projects_root) if projects_root is not None else outputs_dir() / "dubbing"
-        self.jobs = None  #: the dubbing job registry (:class:`studio.api.jobs.JobRegistry`), set by create_api
+        self.jobs = None  #: the dubbing job registry (:class:`studio.api.dubbing.JobRegistry`), set by create_api
         self.dictionary_lock = threading.Lock()
         self.upload_dir = Path(tempfile.mkdtemp(prefix="studio-api-uploads-"))
         self.max_text_chars = max_text_chars
@@ -582,7 +582,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    from . import gpt_sovits, jobs, native, openai
+    from . import dubbing, gpt_sovits, native, openai
     from .server import Guard
 
     ctx = ApiContext(
@@ -594,7 +594,7 @@ def create_api(
         lang=lang,
         projects_root=projects_root,
     )
-    ctx.jobs = jobs.JobRegistry(ctx)
+    ctx.jobs = dubbing.JobRegistry(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -620,7 +620,7 @@ def create_api(
     install_error_handlers(app, lang)
     app.include_router(native.router)
     app.include_router(native.text_router)
-    app.include_router(jobs.router)
+    app.include_router(dubbing.router)
     app.include_router(openai.router)
     app.include_router(gpt_sovits.router)
     app.add_middleware(

@@ -158,7 +158,8 @@ async def set_sovits_weights(weights_path: Annotated[str, Query(max_length=1024)
     return JSONResponse({"message": "success", "note": "ignored: Qwen Voice Studio has no SoVITS weights"})
 
 
-@router.api_route("/control", methods=["GET", "POST"], summary="api_v2/v1: refused")
+@router.get("/control", summary="api_v2/v1: refused", operation_id="control_get")
+@router.post("/control", summary="api_v2/v1: refused", operation_id="control_post")
 async def control() -> JSONResponse:
     """Restarting or stopping the server over HTTP is not offered."""
     raise ApiError(

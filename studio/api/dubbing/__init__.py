@@ -1,0 +1,11 @@
+"""Dubbing over HTTP: projects from scripts, generation jobs in the background, and their outputs.
+
+:mod:`.projects` reads, creates and changes the project folders on disk,
+:mod:`.jobs` runs generation jobs one at a time on a worker thread, and
+:mod:`.routes` serves both under ``/api/dubbing``.
+"""
+
+from .jobs import JobRegistry
+from .routes import router
+
+__all__ = ["JobRegistry", "router"]

@@ -1,0 +1,491 @@
+"""Dubbing projects on disk, as the API creates, reads and changes them.
+
+A project lives in its own folder under the server's projects folder (the
+Dubbing tab's ``outputs/dubbing/<name>``), so the UI and the CLI can open what
+the API made and the other way round; the files a job writes go into
+``<project>/outputs``.
+
+What the Dubbing tab does to a project one line at a time is here too: edit a
+line (text, speaker, emotion, timing; validated by
+:func:`studio.dubbing.project.check_line`), lock it, choose one of its takes
+(:func:`studio.dubbing.runner.choose_take`); change the speaker-to-voice
+mapping and settings; delete a project; mux the track into an uploaded video
+(:func:`studio.dubbing.mux.mux`). Each of these holds the project
+(:meth:`studio.api.dubbing.jobs.JobRegistry.hold`): it is refused with 409
+while a job is queued or runs on the project, and no job starts on it until the
+change is done. An edit changes the line's content hash when it changes its
+audio (text, voice, emotion), so the next job regenerates that line only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ...errors import BusyError, ConflictError, InputError, NotFoundError, StudioError
+from ..app import parse_language
+
+if TYPE_CHECKING:
+    from ...dubbing.project import Project
+    from ..app import ApiContext
+    from .routes import DubSettingsBody
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"\w[\w .\-]{0,79}")
+#: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+
+
+# -- projects on disk ------------------------------------------------------------------------------
+
+
+def project_path(ctx: ApiContext, name: str) -> Path:
+    """The folder of the project called ``name``: a plain name (letters, digits, space, ``.``, ``-``, ``_``)."""
+    from ...dubbing.project import project_folder
+
+    name = (name or "").strip()
+    if not _NAME.fullmatch(name) or name.endswith("."):
+        raise InputError(
+            zh=f"项目名 “{name[:80]}” 无效：只能用文字、数字、空格、“.”、“-”、“_”（最多 80 个字符，不能以 “.” 开头或结尾），不能含路径分隔符。",
+            en=f"Invalid project name '{name[:80]}': use letters, digits, spaces, '.', '-' and '_' (at most 80, not "
+            "starting or ending with '.'), no path separators.",
+            param="name",
+        )
+    return project_folder(name, ctx.projects_root)
+
+
+def open_project(ctx: ApiContext, name: str) -> Project:
+    """The saved project called ``name``; 404 when there is none."""
+    from ...dubbing.project import PROJECT_FILE, Project
+
+    folder = project_path(ctx, name)
+    if not (folder / PROJECT_FILE).is_file():
+        raise NotFoundError(
+            zh=f"没有名为 “{name}” 的配音项目（GET /api/dubbing/projects 列出全部）。",
+            en=f"No dubbing project called '{name}' (GET /api/dubbing/projects lists them).",
+            param="project",
+        )
+    return Project.load(folder)
+
+
+def _outputs_folder(project: Project) -> Path:
+    assert project.folder is not None
+    return project.folder / "outputs"
+
+
+def output_files(ctx: ApiContext, project: Project) -> list[dict]:
+    """The files in the project's output folder (plain files only), with their download URLs."""
+    folder = _outputs_folder(project)
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.is_symlink() or not path.is_file():
+            continue
+        files.append(
+            {
+                "file": path.name,
+                "kind": _kind_of(project, path.name),
+                "bytes": path.stat().st_size,
+                "url": f"/api/dubbing/projects/{quote(project.folder.name)}/outputs/{quote(path.name)}",
+            }
+        )
+    return files
+
+
+def _kind_of(project: Project, file: str) -> str:
+    from ...dubbing.outputs import safe_stem
+
+    stem = safe_stem(project.name)
+    if file in (f"{stem}-track.wav", f"{stem}-track.mp3"):
+        return "track"
+    if file == f"{stem}-dub.zip":
+        return "zip"
+    if file == f"{stem}-script.json":
+        return "script"
+    if file.endswith((".srt", ".vtt", "-captions.json")):
+        return "captions"
+    if file.lower().endswith(VIDEO_SUFFIXES):
+        return "video"
+    return "line"
+
+
+def output_file(ctx: ApiContext, name: str, file: str) -> Path:
+    """The output file ``file`` of project ``name``: a plain file name inside its output folder, nothing else."""
+    project = open_project(ctx, name)
+    folder = _outputs_folder(project)
+    bad = (
+        not file
+        or file in (".", "..")
+        or file.startswith(".")
+        or any(c in file for c in "/\\\x00:")
+        or Path(file).name != file
+    )
+    if not bad and (folder.is_symlink() or (folder / file).is_symlink()):
+        bad = True
+    if not bad and (folder / file).exists():
+        bad = not (folder / file).resolve().is_relative_to(folder.resolve())
+    if bad:
+        raise InputError(
+            zh=f"文件名 “{file[:80]}” 无效：只能下载项目输出文件夹里的文件（不能有路径、“..” 或符号链接）。",
+            en=f"Invalid file name '{file[:80]}': only files inside the project's output folder can be downloaded "
+            "(no paths, '..' or symbolic links).",
+            param="file",
+        )
+    path = folder / file
+    if not path.is_file():
+        raise NotFoundError(
+            zh=f"项目 “{name}” 没有输出文件 “{file}”。先运行一个任务生成输出。",
+            en=f"Project '{name}' has no output file '{file}'. Run a job to write the outputs.",
+            param="file",
+        )
+    return path
+
+
+def _lines_of(project: Project) -> list[dict]:
+    return [
+        {
+            "number": i + 1,
+            "id": line.id,
+            "scene": line.scene,
+            "speaker": line.speaker,
+            "text": line.text,
+            "emotion": line.emotion,
+            "intensity": line.intensity,
+            "duration": line.duration,
+            "start": line.start,
+            "end": line.end,
+            "locked": line.locked,
+            "takes": len(line.takes),
+            "chosen": line.chosen,
+            "seconds": line.take.seconds if line.take is not None else None,
+        }
+        for i, line in enumerate(project.lines)
+    ]
+
+
+def project_summary(ctx: ApiContext, project: Project) -> dict:
+    """What the project listing shows of ``project``."""
+    from ...dubbing.runner import take_path
+
+    assert project.folder is not None
+    ready = 0
+    for line in project.lines:
+        path = take_path(project, line)
+        ready += bool(path is not None and path.is_file())
+    job = ctx.jobs.active_for(project.folder) if ctx.jobs is not None else None
+    timed = [line.timed for line in project.lines]
+    return {
+        "name": project.folder.name,
+        "title": project.name,
+        "lines": len(project.lines),
+        "lines_with_audio": ready,
+        "mode": "timed" if timed and all(timed) else "scene" if not any(timed) else "mixed",
+        "voices": dict(project.voices),
+        "default_voice": project.settings.default_voice,
+        "job": job.id if job is not None else None,
+        "outputs": [f["file"] for f in output_files(ctx, project)],
+    }
+
+
+# -- creating projects -----------------------------------------------------------------------------
+
+
+def _apply_settings(ctx: ApiContext, project: Project, body: DubSettingsBody | None) -> None:
+    if body is None:
+        return
+    s = project.settings
+    given = body.model_fields_set
+    for attr in ("seed", "max_new_tokens", "gap_s", "max_stretch", "allow_overlap", "format"):
+        value = getattr(body, attr)
+        if value is not None:
+            setattr(s, attr, value)
+    if "loudness" in given:
+        s.loudness = body.loudness
+    if body.language is not None:
+        s.language = parse_language(body.language)
+    for attr, kind in (("model_base", "base"), ("model_custom", "custom_voice"), ("model_design", "voice_design")):
+        value = getattr(body, attr)
+        if value is not None:
+            setattr(s, attr, ctx.model_for(kind, value, True) if value.strip() else "")
+
+
+def _check_voice(spec: str, where: str) -> str:
+    from ...dubbing.project import parse_voice
+
+    try:
+        parse_voice(spec)
+    except InputError as exc:
+        raise InputError(zh=exc.zh, en=exc.en, param=where) from None
+    return spec.strip()
+
+
+def create_project(
+    ctx: ApiContext,
+    name: str,
+    script: str,
+    fmt: str,
+    voices: dict[str, str],
+    voice: str | None,
+    settings: DubSettingsBody | None,
+    replace: bool,
+) -> tuple[Project, bool]:
+    """Import ``script`` as the project ``name`` (or replace its script); (project, whether it is new)."""
+    from ...dubbing.project import PROJECT_FILE, Project
+    from ...dubbing.scripts import parse_script
+    from ...dubbing.timeline import check_slots, mode_of
+
+    folder = project_path(ctx, name)
+    project = parse_script(script, fmt, f"{folder.name}.{fmt}")
+    for i, line in enumerate(project.lines):
+        line.id, line.takes, line.chosen = f"l{i + 1:03d}", [], -1
+    with _holding(ctx, folder):  # one change at a time; no job starts on it meanwhile (409 while one runs)
+        exists = (folder / PROJECT_FILE).is_file()
+        if exists and not replace:
+            raise ConflictError(
+                zh=f'项目 “{folder.name}” 已经存在。要替换它的脚本（保留未改动台词的音频）请加 "replace": true。',
+                en=f"Project '{folder.name}' exists already. Send \"replace\": true to replace its script "
+                "(the audio of unchanged lines is kept).",
+                param="name",
+            )
+        if exists:  # the CLI's resume: same line ids keep their takes; the runner's hashes decide what is reused
+            previous = Project.load(folder)
+            kept = {line.id: line for line in previous.lines}
+            for line in project.lines:
+                if line.id in kept:
+                    old = kept[line.id]
+                    line.takes, line.chosen, line.locked = old.takes, old.chosen, old.locked
+            project.settings = previous.settings
+            project.voices = {**previous.voices, **project.voices}
+        project.name = folder.name
+        _set_voices(project, voices, voice)
+        _apply_settings(ctx, project, settings)
+        if mode_of(project) == "timed":
+            check_slots(project)
+        project.save(folder)
+    return project, not exists
+
+
+def _set_voices(project: Project, voices: dict[str, str | None], voice: str | None, removable: bool = False) -> None:
+    """Map speaker labels to voices (``removable``: an empty voice removes the mapping), set the default voice."""
+    for label, spec in voices.items():
+        if not label.strip():
+            raise InputError(
+                zh="voices 里的说话人标签不能为空。", en="A speaker label in voices is empty.", param="voices"
+            )
+        if removable and not (spec or "").strip():
+            project.voices.pop(label.strip(), None)
+        else:
+            project.voices[label.strip()] = _check_voice(spec or "", "voices")
+    if voice is not None:
+        project.settings.default_voice = _check_voice(voice, "voice") if voice.strip() else ""
+
+
+def _warnings(ctx: ApiContext, project: Project, lang: str) -> list[str]:
+    from ...dubbing.runner import resolve_voice
+
+    out = []
+    library = ctx.library()
+    for i in range(len(project.lines)):
+        try:
+            resolve_voice(project, i, library)
+        except StudioError as exc:
+            out.append(exc.message(lang))
+    return out
+
+
+# -- changing projects: lines, takes, voices, deletion, video --------------------------------------
+
+
+@contextlib.contextmanager
+def _holding(ctx: ApiContext, folder: Path) -> Iterator[None]:
+    if ctx.jobs is None:
+        yield
+        return
+    with ctx.jobs.hold(folder):
+        yield
+
+
+@contextlib.contextmanager
+def _changing(ctx: ApiContext, name: str) -> Iterator[Project]:
+    """The project ``name`` (404), read afresh, while no job runs or starts on it and no window generates it (409)."""
+    from ...dubbing.runner import project_lock
+
+    folder = project_path(ctx, name)
+    with _holding(ctx, folder):
+        project = open_project(ctx, name)
+        try:
+            with project_lock(project):  # the Dubbing tab or the CLI may be generating it
+                yield project
+        except BusyError as exc:
+            raise ConflictError(zh=exc.zh, en=exc.en, param="name") from None
+
+
+def find_line(project: Project, ref: str) -> int:
+    """The 0-based index of the line ``ref`` names: a number from 1 to the line count, else a line id; 404."""
+    ref = (ref or "").strip()
+    count = len(project.lines)
+    if re.fullmatch(r"[0-9]{1,9}", ref) and 1 <= int(ref) <= count:
+        return int(ref) - 1
+    for i, line in enumerate(project.lines):
+        if line.id == ref:
+            return i
+    assert project.folder is not None
+    raise NotFoundError(
+        zh=f"项目 “{project.folder.name}” 没有台词 “{ref[:40]}”：请用行号（1 到 {count}）或台词编号（id）。",
+        en=f"Project '{project.folder.name}' has no line '{ref[:40]}': give a line number (1 to {count}) or a line id.",
+        param="line",
+    )
+
+
+def line_detail(ctx: ApiContext, project: Project, index: int, lang: str) -> dict:
+    """Line ``index`` as the project shows it, with its takes (and their URLs) and why it cannot be voiced."""
+    from ...dubbing.runner import resolve_voice
+
+    assert project.folder is not None
+    line = project.lines[index]
+    base = f"/api/dubbing/projects/{quote(project.folder.name)}/lines/{quote(line.id)}"
+    warning = None
+    try:
+        resolve_voice(project, index, ctx.library())
+    except StudioError as exc:
+        warning = exc.message(lang)
+    takes = [
+        {
+            "index": k,
+            "seconds": take.seconds,
+            "seed": take.seed,
+            "model": take.model,
+            "created": take.created,
+            "chosen": k == line.chosen,
+            "url": f"{base}/takes/{k}",
+        }
+        for k, take in enumerate(line.takes)
+    ]
+    return {**_lines_of(project)[index], "take_list": takes, "warning": warning, "url": base}
+
+
+#: Line fields an edit sets as given; check_line normalises and checks them (null clears a field).
+LINE_FIELDS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end")
+
+
+def edit_line(
+    ctx: ApiContext, name: str, ref: str, changes: dict[str, Any], locked: bool | None, chosen: int | None
+) -> tuple[Project, int]:
+    """Apply ``changes`` (line fields), ``locked`` and ``chosen`` to the line ``ref`` of project ``name``, all or
+    nothing; returns (project, line index). Values are checked as the Dubbing tab checks its table."""
+    import dataclasses
+
+    from ...dubbing.project import check_line, line_label
+    from ...dubbing.runner import choose_take, set_locked
+    from ...dubbing.timeline import check_slots, mode_of
+
+    with _changing(ctx, name) as project:
+        index = find_line(project, ref)
+        line = check_line(dataclasses.replace(project.lines[index], **changes), index)
+        if "text" in changes and not line.text:
+            zh, en = line_label(index, line)
+            raise InputError(zh=f"{zh}是空的：请填写台词。", en=f"{en} is empty: type its text.", param="text")
+        project.lines[index] = line
+        if {"start", "end"} & changes.keys() and mode_of(project) == "timed":
+            check_slots(project)
+        if chosen is not None:
+            try:
+                choose_take(project, line.id, chosen)
+            except InputError as exc:
+                zh, en = line_label(index, line)
+                raise InputError(zh=f"{zh}：{exc.zh}", en=f"{en}: {exc.en}", param="chosen") from None
+        if locked is not None:
+            set_locked(project, line.id, locked)
+        project.save()
+        return project, index
+
+
+def edit_project(
+    ctx: ApiContext, name: str, voices: dict[str, str | None], voice: str | None, settings: DubSettingsBody | None
+) -> Project:
+    """Change the speaker-to-voice mapping (an empty voice removes one), the default voice and the settings."""
+    with _changing(ctx, name) as project:
+        _set_voices(project, voices, voice, removable=True)
+        _apply_settings(ctx, project, settings)
+        project.save()
+        return project
+
+
+def delete_project(ctx: ApiContext, name: str) -> str:
+    """Remove the project ``name``'s folder (takes, outputs and all); its folder name. 404; 409 as an edit."""
+    from ...dubbing.runner import project_lock
+
+    root = ctx.projects_root
+    folder = project_path(ctx, name)
+    with _holding(ctx, folder):
+        project = open_project(ctx, name)
+        if folder.is_symlink() or folder.resolve().parent != root.resolve():
+            raise InputError(
+                zh=f"“{name}” 不是项目文件夹里的项目，不能删除。",
+                en=f"'{name}' is not a project inside the projects folder; it cannot be deleted.",
+                param="name",
+            )
+        try:
+            with project_lock(project):  # nobody generates it in the Dubbing tab or the CLI right now
+                pass
+        except BusyError as exc:
+            raise ConflictError(zh=exc.zh, en=exc.en, param="name") from None
+        # Out of every listing at once (a hidden name no project can have), then removed.
+        gone = root / f".deleted-{uuid.uuid4().hex[:12]}"
+        try:
+            folder.rename(gone)
+        except OSError as exc:
+            raise ConflictError(
+                zh=f"项目 “{name}” 正被别的程序使用，无法删除：{exc.strerror}。",
+                en=f"Project '{name}' is in use by another program and cannot be deleted: {exc.strerror}.",
+                param="name",
+            ) from None
+    shutil.rmtree(gone, ignore_errors=True)
+    if gone.exists():
+        log.warning("could not remove all of the deleted dubbing project %s (left in %s)", name, gone)
+    return folder.name
+
+
+def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str, duck_db: float) -> Path:
+    """Put the project's track into a copy of the uploaded video; the new file in the project's outputs folder.
+
+    409 while a job runs or when no job has written the track yet. The upload is copied into its own folder in
+    the server's upload area and removed afterwards, whatever happens.
+    """
+    from ...dubbing.mux import mux
+    from ...dubbing.outputs import safe_stem
+
+    with _changing(ctx, name) as project:
+        outputs = _outputs_folder(project)
+        track = outputs / f"{safe_stem(project.name)}-track.wav"
+        if outputs.is_symlink() or track.is_symlink() or not track.is_file():
+            raise ConflictError(
+                zh=f"项目 “{name}” 还没有配音音轨：先运行一个任务（POST /api/dubbing/jobs）生成它。",
+                en=f"Project '{name}' has no track yet: run a job (POST /api/dubbing/jobs) to make it first.",
+                param="project",
+            )
+        original = Path(filename.replace("\\", "/")).name
+        suffix = Path(original).suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+        stem = safe_stem(Path(original).stem, "video")
+        area = ctx.upload_dir / f"mux-{uuid.uuid4().hex}"
+        try:
+            area.mkdir(parents=True)
+            video = area / f"{stem}{suffix}"
+            with video.open("wb") as out:
+                shutil.copyfileobj(upload, out, 1 << 20)
+            if video.stat().st_size == 0:
+                raise InputError(zh="上传的视频是空的。", en="The uploaded video is empty.", param="file")
+            ext = suffix if suffix in VIDEO_SUFFIXES else ".mp4" if not suffix else ".mkv"
+            return mux(video, track, outputs / f"{stem}-dubbed{ext}", mix, duck_db)
+        finally:
+            shutil.rmtree(area, ignore_errors=True)

@@ -1,0 +1,606 @@
+"""The ``/api/dubbing`` routes, with their request and response models.
+
+Projects (create from a script or an upload, list, read, change, delete, edit a
+line, listen to a take, mux a video, download outputs) are in
+:mod:`studio.api.dubbing.projects`; jobs (start, status, cancel, outputs) in
+:mod:`studio.api.dubbing.jobs`. The routes run the blocking work in the thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import ConflictError, InputError, NotFoundError, StudioError
+from ..app import context
+from ..errors import request_language
+from .projects import (
+    _NAME,
+    LINE_FIELDS,
+    _lines_of,
+    _warnings,
+    create_project,
+    delete_project,
+    edit_line,
+    edit_project,
+    find_line,
+    line_detail,
+    mux_project,
+    open_project,
+    output_file,
+    output_files,
+    project_summary,
+)
+
+if TYPE_CHECKING:
+    from ...dubbing.project import Project
+    from ..app import ApiContext
+    from .jobs import JobRegistry
+
+router = APIRouter(prefix="/api/dubbing", tags=["Dubbing"])
+
+SCRIPT_FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
+_MEDIA = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+    ".json": "application/json",
+    ".zip": "application/zip",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+}
+
+
+class DubSettingsBody(BaseModel):
+    """Project settings (each optional; the rest keep their defaults or saved values)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = Field(None, max_length=32, description="Auto, Chinese, English, ... or a code")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="reproducible takes")
+    max_new_tokens: int | None = Field(None, ge=1, le=4096, description="cap on model steps per line (12.5 a second)")
+    loudness: float | None = Field(None, ge=-70.0, le=0.0, description="LUFS of each line; null: as generated")
+    gap_s: float | None = Field(None, ge=0.0, le=30.0, description="scene mode: silence between lines")
+    max_stretch: float | None = Field(None, ge=1.0, le=2.0, description="allowed stretch factor (default 1.33)")
+    allow_overlap: bool | None = Field(None, description="a line too long for its slot may run into the next gap")
+    format: Literal["mp3", "wav", "flac", "ogg"] | None = Field(None, description="line files (default mp3)")
+    model_base: str | None = Field(None, max_length=64, description="registry id for cloned voices")
+    model_custom: str | None = Field(None, max_length=64, description="registry id for preset speakers")
+    model_design: str | None = Field(None, max_length=64, description="registry id for designed voices")
+
+
+class ProjectCreate(BaseModel):
+    """A project from a script: its text and format, a name, and who reads which speaker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=80, description="folder name: letters, digits, spaces, '.', '-', '_'")
+    script: str = Field(max_length=2_000_000, description="the script or subtitle file's text")
+    format: Literal["txt", "csv", "tsv", "yaml", "json", "srt", "vtt"] = Field(
+        "txt", description="txt: paragraphs with [A] speaker tags; csv/tsv: header row; yaml/json; srt/vtt: timed"
+    )
+    voices: dict[str, str] = Field(
+        default_factory=dict,
+        description="speaker label -> voice: a saved voice or preset name, saved:NAME[#TAG], preset:NAME, "
+        "design:DESCRIPTION (as the CLI's --speaker)",
+    )
+    voice: str | None = Field(None, max_length=2000, description="default voice for unmapped speakers (--voice)")
+    settings: DubSettingsBody | None = None
+    replace: bool = Field(
+        False, description="replace an existing project's script, keeping the takes of lines that did not change"
+    )
+
+
+class LineStatus(BaseModel):
+    number: int = Field(description="1-based line number")
+    id: str
+    scene: str
+    speaker: str
+    status: str = Field(description="pending | running | generated | reused | locked | failed | cancelled")
+    seconds: float | None = Field(None, description="length of the line's take as generated")
+    message: str | None = Field(None, description="why the line failed")
+
+
+class LineError(BaseModel):
+    number: int
+    id: str
+    message: str | None
+
+
+class CurrentLine(BaseModel):
+    number: int
+    id: str
+    scene: str
+    text: str
+
+
+class JobOutput(BaseModel):
+    file: str
+    url: str
+
+
+class FlaggedLine(BaseModel):
+    number: int
+    status: str
+    suggestion: str
+
+
+class TrackInfo(BaseModel):
+    seconds: float
+    mode: str = Field(description="timed (subtitle slots) | scene")
+    flagged: list[FlaggedLine] = Field(description="lines over (or far under) their slot, with a suggested fix")
+
+
+class JobStatus(BaseModel):
+    """A dubbing job's state."""
+
+    id: str
+    project: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float = Field(description="0-1")
+    message: str = Field(description="what the job is doing")
+    current_line: CurrentLine | None
+    lines: list[LineStatus]
+    counts: dict[str, int]
+    errors: list[LineError] = Field(description="lines that could not be generated (the job goes on without them)")
+    error: dict[str, str] | None = Field(description="why the job failed: {error, message}")
+    force: bool
+    selected_lines: str | None
+    created: str
+    started: str | None
+    finished: str | None
+    outputs: list[JobOutput] = Field(description="files written by the job (when done)")
+    track: TrackInfo | None
+    url: str
+
+
+class StartJob(BaseModel):
+    """Generate a project's lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project: str = Field(max_length=80)
+    force: bool = Field(False, description="new takes even for lines that did not change")
+    lines: str | list[int] | None = Field(None, description="only these 1-based line numbers: '1,3-5' or [1, 3]")
+    build: bool = Field(True, description="then assemble the track and write line files, captions and the zip")
+
+
+class OutputFile(BaseModel):
+    file: str
+    kind: str = Field(description="track | line | captions | script | zip")
+    bytes: int
+    url: str
+
+
+class ProjectSummary(BaseModel):
+    name: str
+    title: str
+    lines: int
+    lines_with_audio: int
+    mode: str = Field(description="timed | scene | mixed")
+    voices: dict[str, str]
+    default_voice: str
+    job: str | None = Field(description="the queued or running job, if any")
+    outputs: list[str]
+
+
+class ProjectDetail(ProjectSummary):
+    settings: dict[str, Any]
+    script_lines: list[dict[str, Any]] = Field(description="every line: text, timing, takes")
+    output_files: list[OutputFile]
+    warnings: list[str] = Field(description="lines whose speaker has no voice (they will fail until mapped)")
+
+
+def _registry(request: Request) -> JobRegistry:
+    ctx = context(request)
+    assert ctx.jobs is not None
+    return ctx.jobs
+
+
+def _detail(ctx: ApiContext, project: Project, lang: str) -> dict:
+    return {
+        **project_summary(ctx, project),
+        "settings": asdict(project.settings),
+        "script_lines": _lines_of(project),
+        "output_files": output_files(ctx, project),
+        "warnings": _warnings(ctx, project, lang),
+    }
+
+
+@router.post("/projects", summary="create a project from a script", status_code=201)
+async def create(request: Request, body: ProjectCreate) -> ProjectDetail:
+    """Import a script (txt, csv, tsv, yaml, json, srt, vtt) as a project, map speakers to voices, set
+    settings. 409 if the project exists (send ``replace: true`` to replace its script; unchanged lines keep
+    their audio) or a job runs on it."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+
+    def run() -> JSONResponse:
+        project, created = create_project(
+            ctx, body.name, body.script, body.format, body.voices, body.voice, body.settings, body.replace
+        )
+        detail = ProjectDetail(**_detail(ctx, project, lang)).model_dump()
+        url = f"/api/dubbing/projects/{quote(detail['name'])}"
+        return JSONResponse(detail, status_code=201 if created else 200, headers={"Location": url})
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/projects/upload", summary="create a project from an uploaded script file", status_code=201)
+async def upload(
+    request: Request,
+    file: Annotated[UploadFile, File(description="script or subtitle file")],
+    name: Annotated[str | None, Form(description="project name (default: the file's name)")] = None,
+    format: Annotated[
+        str | None, Form(description="txt, csv, tsv, yaml, json, srt, vtt (default: by extension)")
+    ] = None,
+    voice: Annotated[str | None, Form(description="default voice (as the CLI's --voice)")] = None,
+    speaker: Annotated[list[str] | None, Form(description="LABEL=VOICE, repeatable (as the CLI's --speaker)")] = None,
+    settings: Annotated[str | None, Form(description="project settings as a JSON object")] = None,
+    replace: Annotated[bool, Form()] = False,
+) -> ProjectDetail:
+    """The same as ``POST /api/dubbing/projects`` with the script as a multipart file upload."""
+    from ...dubbing.scripts import decode_bytes, format_of
+
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+    data = await file.read()
+    filename = Path((file.filename or "script.txt").replace("\\", "/")).name
+
+    def run() -> JSONResponse:
+        fmt = (format or "").strip().lower() or format_of(filename)
+        if fmt not in SCRIPT_FORMATS:
+            raise InputError(
+                zh=f"不认识的脚本格式 “{fmt}”。可用：{', '.join(SCRIPT_FORMATS)}。",
+                en=f"Unknown script format '{fmt}'. Use one of {', '.join(SCRIPT_FORMATS)}.",
+                param="format",
+            )
+        voices = {}
+        for item in speaker or []:
+            label, sep, spec = item.partition("=")
+            if not sep or not label.strip():
+                raise InputError(
+                    zh=f"speaker 应写成 标签=声音（收到 “{item}”）。",
+                    en=f"speaker takes LABEL=VOICE (got '{item}').",
+                    param="speaker",
+                )
+            voices[label.strip()] = spec
+        parsed = None
+        if settings:
+            try:
+                parsed = DubSettingsBody.model_validate(json.loads(settings))
+            except ValueError as exc:
+                raise InputError(
+                    zh=f"settings 不是有效的设置 JSON：{exc}",
+                    en=f"settings is not valid settings JSON: {exc}",
+                    param="settings",
+                ) from None
+        project_name = (name or "").strip() or Path(filename).stem
+        project, created = create_project(ctx, project_name, decode_bytes(data), fmt, voices, voice, parsed, replace)
+        detail = ProjectDetail(**_detail(ctx, project, lang)).model_dump()
+        url = f"/api/dubbing/projects/{quote(detail['name'])}"
+        return JSONResponse(detail, status_code=201 if created else 200, headers={"Location": url})
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/projects", summary="list dubbing projects")
+async def projects(request: Request) -> list[ProjectSummary]:
+    """Every project in the projects folder (the Dubbing tab's ``dubbing/<name>`` folders)."""
+    from ...dubbing.project import PROJECT_FILE, Project
+
+    ctx = context(request)
+
+    def run() -> list[ProjectSummary]:
+        root = ctx.projects_root
+        out = []
+        if not root.is_dir():
+            return out
+        for folder in sorted(root.iterdir(), key=lambda p: p.name.casefold()):
+            if folder.is_symlink() or not (folder / PROJECT_FILE).is_file() or not _NAME.fullmatch(folder.name):
+                continue
+            with contextlib.suppress(StudioError):
+                out.append(ProjectSummary(**project_summary(ctx, Project.load(folder))))
+        return out
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/projects/{name}", summary="a project: lines, voices, settings, outputs")
+async def project(request: Request, name: str) -> ProjectDetail:
+    """The project's lines (text, timing, takes), voices, settings, output files, and lines with no voice."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+    return await run_in_threadpool(lambda: ProjectDetail(**_detail(ctx, open_project(ctx, name), lang)))
+
+
+@router.get("/projects/{name}/outputs", summary="a project's output files")
+async def project_outputs(request: Request, name: str) -> list[OutputFile]:
+    """The files the last job wrote: line files, the track (wav, mp3), captions (srt, vtt, json), script, zip."""
+    ctx = context(request)
+    return await run_in_threadpool(lambda: [OutputFile(**f) for f in output_files(ctx, open_project(ctx, name))])
+
+
+@router.get(
+    "/projects/{name}/outputs/{file}",
+    summary="download an output file",
+    response_class=FileResponse,
+    responses={200: {"content": {t: {} for t in sorted(set(_MEDIA.values()))}}},
+)
+async def download(request: Request, name: str, file: str) -> FileResponse:
+    """One file of the project's output folder (a plain name; paths, '..' and links are refused with 400)."""
+    ctx = context(request)
+    path = await run_in_threadpool(output_file, ctx, name, file)
+    return FileResponse(
+        path, media_type=_MEDIA.get(path.suffix.lower(), "application/octet-stream"), filename=path.name
+    )
+
+
+class ProjectEdit(BaseModel):
+    """Who reads which speaker, the default voice, settings (each optional; the rest stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voices: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="speaker label -> voice (as in POST /api/dubbing/projects); null or '' removes the mapping",
+    )
+    voice: str | None = Field(None, max_length=2000, description="default voice for unmapped speakers; '' clears it")
+    settings: DubSettingsBody | None = None
+
+
+class LineEdit(BaseModel):
+    """Changes to one line, checked as the Dubbing tab checks its table; fields left out stay as they are.
+
+    A change of text, speaker or emotion changes the line's audio hash, so the next job makes a new take of that
+    line only; timing (start, end, duration) and scene are applied when the track is assembled.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="the words; may carry pinned readings, e.g. 行(háng)")
+    scene: str | None = Field(None, description="scene name (names the line's output file)")
+    speaker: str | None = Field(
+        None, description="a speaker label mapped in the project's voices, or a saved voice or preset speaker name"
+    )
+    emotion: str | None = Field(None, description="emotion preset id; '' or null: none")
+    intensity: float | None = Field(None, description="of the emotion, 0-1 (null: 0.5)")
+    duration: float | None = Field(None, description="scene mode: target length in seconds; null: natural")
+    start: float | None = Field(None, description="subtitle mode: the slot's start in seconds (with end)")
+    end: float | None = Field(None, description="subtitle mode: the slot's end in seconds (with start)")
+    locked: bool | None = Field(None, description="a locked line keeps its chosen take, even in a forced job")
+    chosen: StrictInt | None = Field(None, description="0-based index of the take to use (see take_list)")
+
+
+class TakeInfo(BaseModel):
+    index: int = Field(description="0-based, as chosen")
+    seconds: float
+    seed: int | None
+    model: str
+    created: str
+    chosen: bool
+    url: str = Field(description="the take's audio (WAV)")
+
+
+class ScriptLine(BaseModel):
+    """One line of a project."""
+
+    number: int = Field(description="1-based line number")
+    id: str
+    scene: str
+    speaker: str
+    text: str
+    emotion: str
+    intensity: float
+    duration: float | None
+    start: float | None
+    end: float | None
+    locked: bool
+    takes: int = Field(description="how many takes the line has")
+    chosen: int = Field(description="0-based index of the chosen take; -1: none")
+    seconds: float | None = Field(description="length of the chosen take")
+    take_list: list[TakeInfo]
+    warning: str | None = Field(description="why the line cannot be voiced (e.g. its speaker has no voice)")
+    url: str
+
+
+class Deleted(BaseModel):
+    name: str
+    deleted: bool = True
+
+
+class MuxResult(OutputFile):
+    mix: str = Field(description="duck | keep | replace")
+
+
+@router.patch("/projects/{name}", summary="change a project's voices and settings")
+async def change_project(request: Request, name: str, body: ProjectEdit) -> ProjectDetail:
+    """Map speakers to voices (null removes a mapping), set the default voice and settings, without touching the
+    lines. 404 for an unknown project, 409 while a job is queued or runs on it."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+
+    def run() -> ProjectDetail:
+        project = edit_project(ctx, name, body.voices, body.voice, body.settings)
+        return ProjectDetail(**_detail(ctx, project, lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/projects/{name}", summary="delete a project")
+async def remove_project(request: Request, name: str) -> Deleted:
+    """Delete the project's folder: script, takes and outputs (there is no undo). 404 for an unknown project,
+    409 while a job is queued or runs on it (cancel it first) or the Dubbing tab is generating it."""
+    ctx = context(request)
+    return Deleted(name=await run_in_threadpool(delete_project, ctx, name))
+
+
+@router.get("/projects/{name}/lines/{line}", summary="a line with its takes")
+async def project_line(request: Request, name: str, line: str) -> ScriptLine:
+    """One line (by 1-based number or id): text, timing, lock, its takes with their audio URLs."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+
+    def run() -> ScriptLine:
+        project = open_project(ctx, name)
+        return ScriptLine(**line_detail(ctx, project, find_line(project, line), lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.patch("/projects/{name}/lines/{line}", summary="edit a line, lock it or choose its take")
+async def change_line(request: Request, name: str, line: str, body: LineEdit) -> ScriptLine:
+    """Change a line (by 1-based number or id): text, scene, speaker, emotion, intensity, duration, start/end,
+    ``locked``, ``chosen`` take. All or nothing: 400 for a bad value (naming the line), 404 for an unknown line
+    or project, 409 while a job is queued or runs on the project. The next job regenerates the line if its
+    text, voice or emotion changed (unless it is locked)."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+    changes = {f: getattr(body, f) for f in LINE_FIELDS if f in body.model_fields_set}
+
+    def run() -> ScriptLine:
+        project, index = edit_line(ctx, name, line, changes, body.locked, body.chosen)
+        return ScriptLine(**line_detail(ctx, project, index, lang))
+
+    return await run_in_threadpool(run)
+
+
+@router.get(
+    "/projects/{name}/lines/{line}/takes/{take}",
+    summary="listen to a take",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+async def take_audio(request: Request, name: str, line: str, take: int) -> FileResponse:
+    """The audio of take ``take`` (0-based) of a line, as generated (before fitting into the track)."""
+    from ...dubbing.runner import take_path
+
+    ctx = context(request)
+
+    def run() -> Path:
+        project = open_project(ctx, name)
+        index = find_line(project, line)
+        path = take_path(project, project.lines[index], take) if take >= 0 else None
+        if path is None or not path.is_file():
+            count = len(project.lines[index].takes)
+            raise NotFoundError(
+                zh=f"第 {index + 1} 行没有第 {take} 号版本的音频（它有 {count} 个版本，编号从 0 开始）。",
+                en=f"Line {index + 1} has no audio for take {take} (it has {count} takes, numbered from 0).",
+                param="take",
+            )
+        return path
+
+    path = await run_in_threadpool(run)
+    return FileResponse(path, media_type="audio/wav", filename=path.name)
+
+
+@router.post("/projects/{name}/mux", summary="put the track into a video", status_code=201)
+async def mux_video(
+    request: Request,
+    name: str,
+    file: Annotated[UploadFile, File(description="the video (mp4, mov, mkv, ...); up to the server's body limit")],
+    mix: Annotated[
+        str, Form(description="original audio: duck (lowered under the dub), keep (full level), replace (dropped)")
+    ] = "duck",
+    duck_db: Annotated[float, Form(ge=-60.0, le=0.0, description="duck: how far the original is lowered, dB")] = -14.0,
+) -> MuxResult:
+    """A copy of the video with the project's track as its sound (the picture is copied, not re-encoded), written
+    to the project's outputs as ``<video>-dubbed.<ext>``. 201 with its download URL. 409 while a job runs on
+    the project or before a job has written the track; 400 for a file that is not a video."""
+    ctx = context(request)
+
+    def run() -> JSONResponse:
+        path = mux_project(ctx, name, file.file, file.filename or "video.mp4", mix, duck_db)
+        folder = path.parent.parent.name
+        url = f"/api/dubbing/projects/{quote(folder)}/outputs/{quote(path.name)}"
+        result = MuxResult(file=path.name, kind="video", bytes=path.stat().st_size, url=url, mix=mix)
+        return JSONResponse(result.model_dump(), status_code=201, headers={"Location": url})
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/jobs", summary="start generating a project", status_code=202, response_model=JobStatus)
+async def start(request: Request, body: StartJob) -> JSONResponse:
+    """Queue a job: generate the project's lines (unchanged lines are reused), then write the track, captions
+    and zip. 202 with the job and its ``Location``; poll ``GET /api/dubbing/jobs/{id}``. 404 for an unknown
+    project, 409 while another job runs on it."""
+    ctx = context(request)
+    lang = request_language(request.headers, ctx.lang)
+    registry = _registry(request)
+    job = await run_in_threadpool(registry.submit, body.project, body.lines, body.force, body.build)
+    return JSONResponse(JobStatus(**job.to_dict(lang)).model_dump(), status_code=202, headers={"Location": job.url})
+
+
+@router.get("/jobs", summary="list dubbing jobs")
+async def jobs(request: Request) -> list[JobStatus]:
+    """Queued, running and recently finished jobs, oldest first."""
+    lang = request_language(request.headers, context(request).lang)
+    return [JobStatus(**j.to_dict(lang)) for j in _registry(request).list()]
+
+
+@router.get("/jobs/{job_id}", summary="a job's status")
+async def job_status(request: Request, job_id: str) -> JobStatus:
+    """Status (queued, running, done, failed, cancelled), progress 0-1, the line being generated, each line's
+    result and message, and the outputs once done."""
+    lang = request_language(request.headers, context(request).lang)
+    return JobStatus(**_registry(request).get(job_id).to_dict(lang))
+
+
+async def _cancel(request: Request, job_id: str) -> JSONResponse:
+    lang = request_language(request.headers, context(request).lang)
+    job = _registry(request).cancel(job_id)
+    return JSONResponse(JobStatus(**job.to_dict(lang)).model_dump(), status_code=202)
+
+
+@router.delete("/jobs/{job_id}", summary="cancel a job", status_code=202, response_model=JobStatus)
+async def delete_job(request: Request, job_id: str) -> JSONResponse:
+    """Cancel: a queued job never starts; a running one stops at the model's next step. Finished lines stay
+    saved, so the next job resumes the project. 202; the status turns to ``cancelled`` when it has stopped."""
+    return await _cancel(request, job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", summary="cancel a job", status_code=202, response_model=JobStatus)
+async def cancel_job(request: Request, job_id: str) -> JSONResponse:
+    """The same as ``DELETE /api/dubbing/jobs/{id}``."""
+    return await _cancel(request, job_id)
+
+
+@router.get("/jobs/{job_id}/outputs", summary="the files a job wrote")
+async def job_outputs(request: Request, job_id: str) -> list[OutputFile]:
+    """The output files of the job's project, once the job is done (409 before)."""
+    ctx = context(request)
+    job = _registry(request).get(job_id)
+    if job.status != "done":
+        raise ConflictError(
+            zh=f"任务 {job.id} 还没有完成（{job.status}），没有输出。",
+            en=f"Job {job.id} is not done ({job.status}); it has no outputs.",
+        )
+    return await run_in_threadpool(
+        lambda: [OutputFile(**f) for f in output_files(ctx, open_project(ctx, job.project)) if f["file"] in job.outputs]
+    )
+
+
+@router.get(
+    "/jobs/{job_id}/outputs/{file}",
+    summary="download a file a job wrote",
+    response_class=FileResponse,
+    responses={200: {"content": {t: {} for t in sorted(set(_MEDIA.values()))}}},
+)
+async def job_download(request: Request, job_id: str, file: str) -> FileResponse:
+    """The same as ``GET /api/dubbing/projects/{project}/outputs/{file}`` for the job's project."""
+    job = _registry(request).get(job_id)
+    return await download(request, job.project, file)

@@ -21,11 +21,12 @@ anything read them again the kernel reads the file back in.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import sys
 from collections.abc import Iterable
 
-_PAGE = 4096
+_PAGE = mmap.PAGESIZE
 _MADV_DONTNEED = 4
 
 

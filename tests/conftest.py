@@ -139,3 +139,33 @@ def running_app(home: Path, *args: str, env: dict | None = None, timeout: float 
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def video(tmp_path_factory) -> Path:
+    """Two seconds of test picture with a 440 Hz tone, made offline by ffmpeg (imageio-ffmpeg's binary)."""
+    import imageio_ffmpeg
+
+    path = tmp_path_factory.mktemp("video") / "clip.mp4"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:rate=10:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-shortest",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
+    return path

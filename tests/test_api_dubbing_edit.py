@@ -9,11 +9,9 @@ running holds the model inside a line (an event), never a sleep.
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -22,30 +20,16 @@ import pytest
 import soundfile as sf
 
 from studio.api import serve_in_thread
-from studio.audio import MODEL_SR
 from studio.dubbing.mux import probe_streams
 from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
 from tests.conftest import free_port
+from tests.dubbing_http import QUICK, SRT, poll, wav
 
 pytestmark = pytest.mark.slow
 
 KEY = "sk-edit-key"
-FINAL = ("done", "failed", "cancelled")
-QUICK = {"max_new_tokens": 8, "loudness": None, "seed": 5, "format": "wav"}
-SRT = """1
-00:00:00,500 --> 00:00:01,100
-Good morning.
-
-2
-00:00:01,500 --> 00:00:02,100
-我是小明。
-
-3
-00:00:02,500 --> 00:00:03,100
-See you soon.
-"""
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +91,6 @@ def held(engine, monkeypatch):
     state["release"].set()
 
 
-def poll(url: str, job_url: str, limit_s: float = 600.0) -> dict:
-    """GET the job until it has ended (fails past a generous safety limit)."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        r = httpx.get(url + job_url, timeout=30)
-        assert r.status_code == 200, r.text
-        if r.json()["status"] in FINAL:
-            return r.json()
-        assert time.monotonic() < deadline, f"the job did not end: {r.json()}"
-        time.sleep(0.05)
-
-
 def run_job(url: str, project: str, **options) -> dict:
     r = httpx.post(f"{url}/api/dubbing/jobs", json={"project": project, **options}, timeout=60)
     assert r.status_code == 202, r.text
@@ -140,13 +112,6 @@ def patch_line(url: str, project: str, line: str | int, body: dict, **headers) -
 
 def statuses(status: dict) -> list[str]:
     return [line["status"] for line in status["lines"]]
-
-
-def wav(r: httpx.Response) -> np.ndarray:
-    assert r.status_code == 200, r.text
-    samples, sr = sf.read(io.BytesIO(r.content), dtype="float32")
-    assert sr == MODEL_SR
-    return samples
 
 
 # -- line edits, locks, takes ----------------------------------------------------------------------
@@ -347,34 +312,6 @@ def _ffmpeg() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory) -> Path:
-    """Two seconds of test picture with a 440 Hz tone, made offline by ffmpeg."""
-    path = tmp_path_factory.mktemp("video") / "clip.mp4"
-    subprocess.run(
-        [
-            _ffmpeg(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x64:rate=10:duration=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-shortest",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        check=True,
-        timeout=120,
-    )
-    return path
 
 
 def audio_seconds(path: Path, tmp_path: Path) -> float:

@@ -28,26 +28,13 @@ from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
 from tests.conftest import free_port, voiced_clip
+from tests.dubbing_http import QUICK, SRT, finished, poll, wav
 
 pytestmark = pytest.mark.slow
 
 VOICE = "小明"
 KEY = "sk-jobs-key"
 TIMEOUT = httpx.Timeout(300.0, connect=10.0)
-FINAL = ("done", "failed", "cancelled")
-QUICK = {"max_new_tokens": 8, "loudness": None, "seed": 5, "format": "wav"}
-SRT = """1
-00:00:00,500 --> 00:00:01,100
-Good morning.
-
-2
-00:00:01,500 --> 00:00:02,100
-我是小明。
-
-3
-00:00:02,500 --> 00:00:03,100
-See you soon.
-"""
 
 
 @pytest.fixture(scope="module")
@@ -86,24 +73,6 @@ def server(engine, library, projects_root, tiny_base, tiny_custom, tiny_design):
 @pytest.fixture(scope="module")
 def url(server) -> str:
     return server.url
-
-
-def poll(url: str, job_url: str, until, what: str = "", limit_s: float = 600.0) -> dict:
-    """GET the job until ``until(status)``; fails if the job ends (or the safety limit passes) before that."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        r = httpx.get(url + job_url, timeout=30)
-        assert r.status_code == 200, r.text
-        status = r.json()
-        if until(status):
-            return status
-        assert status["status"] not in FINAL, f"the job ended before {what}: {status}"
-        assert time.monotonic() < deadline, f"still waiting for {what}: {status}"
-        time.sleep(0.05)
-
-
-def finished(status: dict) -> bool:
-    return status["status"] in FINAL
 
 
 def create(url: str, **body) -> httpx.Response:
@@ -234,17 +203,10 @@ def test_dictionary_add_change_remove_keeps_comments(url, dictionary_file):
 # -- exact length, emotion -------------------------------------------------------------------------
 
 
-def _wav(r: httpx.Response) -> np.ndarray:
-    assert r.status_code == 200, r.text
-    samples, sr = sf.read(io.BytesIO(r.content), dtype="float32")
-    assert sr == MODEL_SR
-    return samples
-
-
 def test_duration_lands_on_the_target_to_the_sample(url):
     body = {"text": "Hello there, my friend.", "speaker": "Vivian", "seed": 3, "duration": 2.0}
     r = httpx.post(f"{url}/api/custom", json=body, timeout=TIMEOUT)
-    assert len(_wav(r)) == 2 * MODEL_SR
+    assert len(wav(r)) == 2 * MODEL_SR
     assert float(r.headers["x-target-seconds"]) == 2.0 and float(r.headers["x-final-seconds"]) == 2.0
     natural = float(r.headers["x-natural-seconds"])
     assert natural > 2.0 and float(r.headers["x-stretch"]) == pytest.approx(2.0 / natural, abs=0.05)
@@ -252,13 +214,13 @@ def test_duration_lands_on_the_target_to_the_sample(url):
 
     body = {"text": "Hi", "voice": VOICE, "duration": 1.3, "takes": 2, "seed": 1, "format": "wav"}
     r = httpx.post(f"{url}/api/clone", json=body, timeout=TIMEOUT)
-    assert len(_wav(r)) == round(1.3 * MODEL_SR) and r.headers["x-takes"] == "2"
+    assert len(wav(r)) == round(1.3 * MODEL_SR) and r.headers["x-takes"] == "2"
 
 
 def test_ratio_stretches_the_natural_length(url):
     body = {"text": "Hi", "description": "温柔的女声", "seed": 2, "ratio": 1.25, "emotion": "calm"}
     r = httpx.post(f"{url}/api/design", json=body, timeout=TIMEOUT)
-    n = len(_wav(r))
+    n = len(wav(r))
     natural, target = float(r.headers["x-natural-seconds"]), float(r.headers["x-target-seconds"])
     assert target == pytest.approx(natural * 1.25, abs=1e-3)
     assert abs(n - target * MODEL_SR) <= 2  # headers carry 4 decimals
@@ -267,7 +229,7 @@ def test_ratio_stretches_the_natural_length(url):
 def test_emotion_on_a_preset_speaker(url):
     body = {"text": "Hi", "speaker": "Vivian", "seed": 4, "emotion": "happy", "intensity": 0.9, "format": "wav"}
     r = httpx.post(f"{url}/api/custom", json=body, timeout=TIMEOUT)
-    assert len(_wav(r)) > 0 and "x-stretch" not in r.headers
+    assert len(wav(r)) > 0 and "x-stretch" not in r.headers
 
 
 def test_clone_with_an_emotion_clip_and_intensity(url, engine, monkeypatch):
@@ -280,11 +242,11 @@ def test_clone_with_an_emotion_clip_and_intensity(url, engine, monkeypatch):
 
     monkeypatch.setattr(engine, "clone", clone)
     body = {"text": "Hi", "voice": VOICE, "emotion": "happy", "seed": 1, "format": "wav"}
-    assert len(_wav(httpx.post(f"{url}/api/clone", json=body, timeout=TIMEOUT))) > 0
+    assert len(wav(httpx.post(f"{url}/api/clone", json=body, timeout=TIMEOUT))) > 0
     args, kwargs = seen[-1]
     assert args[1] == "开心的参考。" and not args[2]  # the emotion clip with its own transcript, in context
     r = httpx.post(f"{url}/api/clone", json={**body, "intensity": 0.25}, timeout=TIMEOUT)
-    assert len(_wav(r)) > 0
+    assert len(wav(r)) > 0
     args, kwargs = seen[-1]
     assert (kwargs["voice"], kwargs["clip"], kwargs["intensity"]) == (VOICE, "happy", 0.25)  # blended by the engine
 

@@ -1,6 +1,5 @@
 """Output files, the zip, muxing into a video, and the Dubbing tab's table handling (no model needed)."""
 
-import subprocess
 import zipfile
 
 import numpy as np
@@ -42,35 +41,6 @@ def test_files_are_named_after_scenes_and_zipped(tmp_path, built):
     assert {"短片.srt", "短片.vtt", "短片-captions.json", "短片-sentences.srt", "短片-script.json"} <= {
         p.name for p in out.files
     }
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    import imageio_ffmpeg
-
-    path = tmp_path_factory.mktemp("video") / "clip.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x64:rate=10:duration=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-shortest",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        check=True,
-        timeout=120,
-    )
-    return path
 
 
 @pytest.mark.parametrize("mode", ["duck", "replace"])

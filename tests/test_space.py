@@ -3,8 +3,6 @@
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections import namedtuple
 
@@ -15,7 +13,7 @@ import pytest
 from studio import checkpoints, space
 from studio.errors import ResourceError, TextError
 from studio.registry import get_spec
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, running_app
 
 # --- two visitors of a Space-mode app ---------------------------------------------------------------
 
@@ -156,29 +154,10 @@ def test_app_py_space_flag_serves_no_data_file(tmp_path):
     home, sessions = tmp_path / "home", tmp_path / "sessions"
     home.mkdir()
     (home / "settings.json").write_text('{"endpoint": "secret"}', encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "STUDIO_SESSIONS_DIR": str(sessions)}
-    env.pop("SPACE_ID", None)
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--space", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        started = time.monotonic()
-        while time.monotonic() - started < 90:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            proc.kill()
-            pytest.fail(f"the Space-mode app did not answer:\n{proc.stdout.read()}")
+    started = time.monotonic()
+    with running_app(
+        home, "--space", "--host", "127.0.0.1", env={"STUDIO_SESSIONS_DIR": str(sessions), "SPACE_ID": ""}
+    ) as url:
         print(f"Space-mode app answered HTTP after {time.monotonic() - started:.1f} s")
         leak = httpx.get(f"{url}gradio_api/file={home / 'settings.json'}", timeout=10)
         assert leak.status_code in (403, 404) and "secret" not in leak.text
@@ -186,9 +165,6 @@ def test_app_py_space_flag_serves_no_data_file(tmp_path):
         assert config.get("max_file_size") == 20 * 1024 * 1024
         assert sessions.is_dir()  # the session store was set up
         assert not (home / "instance.json").exists()  # no desktop single-instance record on a Space
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 # --- the first-run download: what tests/test_checkpoints.py does not cover ---------------------------

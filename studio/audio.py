@@ -73,30 +73,48 @@ def load_audio(source: str | Path | tuple[int, np.ndarray] | tuple[np.ndarray, i
         samples, sr = sf.read(str(path), dtype="float32", always_2d=True)
         samples = samples.mean(axis=1)
     except Exception:
-        samples, sr = _decode_with_librosa(path)
+        samples, sr = _decode_with_ffmpeg_or_refuse(path)
     return _clean(samples, int(sr), name=path.name)
 
 
-def _decode_with_librosa(path: Path) -> tuple[np.ndarray, int]:
-    try:
-        import librosa
+def _not_audio(path: Path, cause: str = "") -> AudioError:
+    return AudioError(
+        zh=f"无法读取音频文件 {path.name}：文件损坏或不是音频。请换成 wav、mp3、flac 或 ogg 文件。",
+        en=f"Cannot read {path.name}: the file is damaged or not audio. Use a wav, mp3, flac or ogg file.",
+        cause=cause,
+    )
 
-        samples, sr = librosa.load(str(path), sr=None, mono=True, duration=MAX_DECODE_SECONDS + 1)
-    except Exception as exc:
-        decoded = _decode_with_ffmpeg(path)
-        if decoded is not None:
-            return decoded
-        raise AudioError(
-            zh=f"无法读取音频文件 {path.name}：文件损坏或不是音频。请换成 wav、mp3、flac 或 ogg 文件。",
-            en=f"Cannot read {path.name}: the file is damaged or not audio. Use a wav, mp3, flac or ogg file.",
-            cause=type(exc).__name__,
-        ) from exc
-    if len(samples) / float(sr) > MAX_DECODE_SECONDS:
-        raise AudioError(
-            zh=f"音频太长，最多 {MAX_DECODE_SECONDS:.0f} 秒。请先剪出需要的部分。",
-            en=f"The audio is too long; the limit is {MAX_DECODE_SECONDS:.0f} s. Cut out the part you need first.",
-        )
-    return samples, int(sr)
+
+def _looks_like_text(path: Path) -> bool:
+    """True when the file's start is plain text (a script, notes): no audio or video container is."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the 4 KB boundary is still text
+        if exc.start < len(head) - 4:
+            return False
+    return True
+
+
+def _decode_with_ffmpeg_or_refuse(path: Path) -> tuple[np.ndarray, int]:
+    """What libsndfile cannot read: text is refused at once, anything else goes to ffmpeg.
+
+    librosa is not used here: for files libsndfile refuses it falls back to
+    audioread, which is deprecated (a FutureWarning on every call) and ends in
+    ffmpeg anyway.
+    """
+    if _looks_like_text(path):
+        raise _not_audio(path, "text")
+    decoded = _decode_with_ffmpeg(path)
+    if decoded is None:
+        raise _not_audio(path, "undecodable")
+    return decoded
 
 
 def _ffmpeg_exe() -> str | None:

@@ -6,6 +6,7 @@ import gradio as gr
 
 from .. import desktop, space
 from ..engine import Engine
+from ..quiet import quiet_library_warnings
 from .common import UiContext, user_errors
 from .dubbing_tab import build_dubbing_tab
 from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
@@ -45,6 +46,7 @@ def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
 
 def build_app(engine: Engine | None = None) -> gr.Blocks:
     """Build the studio's Blocks app over ``engine`` (a new one if None). Loads no model."""
+    quiet_library_warnings()
     ctx = UiContext(engine or Engine())
     default_lang = (
         ctx.engine.manager.settings.language if ctx.engine.manager.settings.language in ("zh", "en") else "zh"

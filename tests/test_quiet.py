@@ -1,0 +1,38 @@
+"""No library warning in normal use: a UI request and a CLI refusal, run with warnings turned into errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT, running_app
+
+
+def test_a_ui_request_raises_no_library_warning(tmp_path):
+    # PYTHONWARNINGS=error makes any warning raised while serving an exception inside the request,
+    # so the request fails; Gradio's queue used to raise Starlette's HTTP_422 deprecation on every event.
+    from gradio_client import Client
+
+    with running_app(tmp_path / "home", env={"PYTHONWARNINGS": "error", "STUDIO_LANG": "en"}) as url:
+        client = Client(url, verbose=False)
+        for lang in ("en", "zh"):
+            client.predict(lang, api_name="/set_language")
+
+
+def test_voices_check_on_a_text_file_prints_only_the_error(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("这不是音频。\nnot audio either\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "studio", "voices", "check", str(notes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_LANG": "en"},
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "error: Cannot read notes.txt: the file is damaged or not audio. Use a wav, mp3, flac or ogg file."
+    ]
+    assert "Warning" not in out.stdout + out.stderr

@@ -111,3 +111,13 @@ def test_line_number_ranges():
     assert parse_line_numbers("1, 3-4,4", 5) == [0, 2, 3]
     with pytest.raises(InputError):
         parse_line_numbers("0", 5)
+
+
+def test_max_new_tokens_help_says_it_caps_each_segment(dub, capsys):
+    # The cap goes to every generate call, and the runner makes one call per segment of a line.
+    with pytest.raises(SystemExit):
+        dub("dub", "--help")
+    printed = " ".join(capsys.readouterr().out.split())
+    option = printed[printed.index("--max-new-tokens") :][:260]
+    assert "for each segment" in option and "not the whole line" in option, option
+    assert "per line" not in option

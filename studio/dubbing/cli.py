@@ -33,7 +33,12 @@ def add_dub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--design-model", help="model for designed voices")
     p.add_argument("--language", help="Auto, Chinese, English, ...")
     p.add_argument("--seed", type=int, help="seed for reproducible takes")
-    p.add_argument("--max-new-tokens", type=int, help="cap on model steps per line (12.5 per second of audio)")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="cap on model steps for each segment (a line is split into segments at sentence ends; "
+        "each segment gets this cap, not the whole line; 12.5 steps = 1 second of audio)",
+    )
     p.add_argument("--gap", type=float, help="scene mode: seconds of silence between lines")
     p.add_argument("--max-stretch", type=float, help="allowed stretch factor, 1-2 (default 1.33)")
     p.add_argument("--allow-overlap", action="store_true", help="let a long line run into the following gap")

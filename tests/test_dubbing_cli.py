@@ -118,6 +118,6 @@ def test_max_new_tokens_help_says_it_caps_each_segment(dub, capsys):
     with pytest.raises(SystemExit):
         dub("dub", "--help")
     printed = " ".join(capsys.readouterr().out.split())
-    option = printed[printed.index("--max-new-tokens") :][:260]
+    option = printed[printed.index("--max-new-tokens MAX_NEW_TOKENS ") :][:260]
     assert "for each segment" in option and "not the whole line" in option, option
     assert "per line" not in option

@@ -1,7 +1,8 @@
 """Everything a dub produces, written into one folder and zipped.
 
 * one file per line, named after its scene: ``scene1-audio.mp3`` (``scene1-audio-2.mp3`` when a
-  scene has several lines), fitted exactly as it sits in the track;
+  scene has several lines) or the line's own ``output`` name (rule in :mod:`.names`), fitted exactly
+  as it sits in the track;
 * the full track as ``<name>-track.wav`` and ``<name>-track.mp3``;
 * captions per line (``<name>.srt``, ``.vtt``, ``-captions.json`` for Remotion) and per sentence
   (``<name>-sentences.srt`` ...);
@@ -10,15 +11,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..export import Tags, export_audio
 from . import captions
+from .names import line_file_names, safe_stem
 from .project import Project, write_text_atomic
 from .scripts import script_text
 from .timeline import Track
@@ -43,23 +42,11 @@ class Outputs:
         return [p for p in items if p is not None]
 
 
-def safe_stem(name: str, fallback: str = "dub") -> str:
-    """A file-name-safe form of ``name`` (Chinese kept; separators and reserved characters become '-')."""
-    stem = unicodedata.normalize("NFKC", name).strip()
-    stem = re.sub(r'[\s<>:"/\\|?*\x00-\x1f\x7f]+', "-", stem).strip(" .-")[:60]
-    return stem or fallback
-
-
-def line_file_names(project: Project, fmt: str) -> dict[str, str]:
-    """The file name of each line, by line id."""
-    scenes = Counter(line.scene for line in project.lines)
-    seen: Counter = Counter()
-    names = {}
-    for i, line in enumerate(project.lines):
-        scene = safe_stem(line.scene, f"line{i + 1}")
-        seen[line.scene] += 1
-        suffix = f"-{seen[line.scene]}" if scenes[line.scene] > 1 else ""
-        names[line.id] = f"{scene}-audio{suffix}.{fmt}"
+def fixed_names(stem: str) -> list[str]:
+    """The names of the files every dub writes besides its line files (a line's own name never takes one)."""
+    names = [f"{stem}-track.wav", f"{stem}-track.mp3", f"{stem}-script.json", f"{stem}-dub.zip"]
+    for level in ("", "-sentences"):
+        names += [f"{stem}{level}.srt", f"{stem}{level}.vtt", f"{stem}{level}-captions.json"]
     return names
 
 
@@ -68,7 +55,7 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
     folder = Path(folder)
     stem = safe_stem(project.name)
     out = Outputs(folder)
-    names = line_file_names(project, fmt)
+    names = line_file_names(project, fmt, reserved=set(fixed_names(stem)))
     for line in project.lines:
         clip = track.clips.get(line.id)
         if clip is None:

@@ -27,6 +27,7 @@ from ..errors import InputError, NotFoundError, StorageError
 PROJECT_FORMAT = "qwen-voice-studio/dub-project"
 PROJECT_VERSION = 1
 PROJECT_FILE = "project.json"
+MAX_OUTPUT_CHARS = 120  #: a line's own output file name
 VOICE_KINDS = ("saved", "preset", "design")
 
 
@@ -97,6 +98,7 @@ class Line:
     duration: float | None = None  #: target length in seconds (scene mode)
     start: float | None = None  #: slot on the video's timeline, seconds
     end: float | None = None
+    output: str = ""  #: the line's own output file name (``scene8-ending.mp3``); "" = ``scene{N}-audio``
     locked: bool = False  #: never regenerate; keep the chosen take
     takes: list[Take] = field(default_factory=list)
     chosen: int = -1  #: index into takes; -1 = none
@@ -323,6 +325,13 @@ def check_line(line: Line, index: int) -> Line:
         raise InputError(
             zh=f"{where[0]}：结束时间 {line.end:.3f} 秒不晚于开始时间 {line.start:.3f} 秒。",
             en=f"{where[1]}: the end time {line.end:.3f} s is not after the start time {line.start:.3f} s.",
+        )
+    line.output = str(line.output or "").strip()
+    if len(line.output) > MAX_OUTPUT_CHARS:
+        raise InputError(
+            zh=f"{where[0]}：输出文件名太长（{len(line.output)} 个字符），最多 {MAX_OUTPUT_CHARS} 个。",
+            en=f"{where[1]}: the output file name is too long ({len(line.output)} characters); "
+            f"the limit is {MAX_OUTPUT_CHARS}.",
         )
     line.locked = bool(line.locked)
     line.id = str(line.id or uuid.uuid4().hex[:8])

@@ -24,7 +24,7 @@ from ..errors import InputError
 from .project import Line, Project, check_line, is_project_data, line_label, project_from_dict
 
 FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
-SCRIPT_COLUMNS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end")
+SCRIPT_COLUMNS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end", "output")
 _COLUMN_NAMES = {
     "scene": ("scene", "场景", "镜头"),
     "speaker": ("speaker", "voice", "role", "角色", "说话人", "声音"),
@@ -34,6 +34,7 @@ _COLUMN_NAMES = {
     "duration": ("duration", "时长", "目标时长"),
     "start": ("start", "开始"),
     "end": ("end", "结束"),
+    "output": ("output", "file", "filename", "输出", "文件名", "输出文件"),
 }
 _SPEAKER_TAG = re.compile(r"^\s*[\[【]([^\]】\n]{1,40})[\]】]\s*")
 _HEADING = re.compile(r"^\s*#\s*(.+?)\s*$")
@@ -209,7 +210,8 @@ def _parse_mapping(data: Any, source: str) -> Project:
         for key in ("start", "end", "duration"):
             if isinstance(values.get(key), str):
                 values[key] = _seconds(values[key], source, i)
-        lines.append(Line(**{k: (str(v) if k in ("scene", "speaker", "text") else v) for k, v in values.items()}))
+        text_keys = ("scene", "speaker", "text", "output")
+        lines.append(Line(**{k: (str(v) if k in text_keys else v) for k, v in values.items()}))
     voices = meta.get("voices") or {}
     if not isinstance(voices, dict):
         raise _error("voices 必须是“角色: 声音”的对象。", "'voices' must map speakers to voices.", source)
@@ -345,6 +347,8 @@ def _line_record(line: Line) -> dict[str, Any]:
     for key in ("duration", "start", "end"):
         if getattr(line, key) is not None:
             record[key] = round(getattr(line, key), 3)
+    if line.output:
+        record["output"] = line.output
     return record
 
 

@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
 
@@ -276,6 +277,10 @@ def cmd_voices(args) -> None:
         print(lib.export(args.name, args.zip))
     elif action == "import":
         print(f"imported '{lib.import_(args.zip, name=args.name).name}'")
+    elif action == "alias":
+        cmd_alias(lib, args, lang)
+    elif action == "import-gsv":
+        cmd_import_gsv(lib, args, lang)
 
 
 def add_voices_parser(sub) -> None:
@@ -312,6 +317,7 @@ def add_voices_parser(sub) -> None:
     q = vs.add_parser("import", help="add a voice from a zip archive")
     q.add_argument("zip")
     q.add_argument("--name", help="save under another name")
+    add_alias_parsers(vs)
     p.set_defaults(func=cmd_voices)
 
 

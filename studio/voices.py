@@ -41,6 +41,7 @@ from .audio import MODEL_SR, REF_MAX_SECONDS, Audio, load_audio
 from .errors import AudioError, InputError, NotFoundError, StorageError
 from .paths import voices_dir
 from .reference import PreparedReference, prepare_reference
+from .voice_aliases import AliasMixin, parse_aliases
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class Voice:
     source: str
     consent: Consent
     clips: tuple[Clip, ...] = field(default_factory=tuple)
+    aliases: tuple[str, ...] = ()  #: exact strings other programs send for this voice (see voice_aliases)
 
     def clip(self, tag: str | None = None) -> Clip:
         """The clip tagged ``tag``; by default the ``neutral`` one, else the first."""
@@ -157,6 +159,7 @@ class Voice:
                 "statement": self.consent.statement,
             },
             "clips": [{"file": c.file, "tag": c.tag, "transcript": c.transcript} for c in self.clips],
+            "aliases": list(self.aliases),
         }
 
 
@@ -345,6 +348,7 @@ def _parse_profile(data: object, folder: Path) -> Voice:
             statement=str(consent.get("statement", "")),
         ),
         clips=tuple(clips),
+        aliases=parse_aliases(data.get("aliases")),
     )
 
 
@@ -407,7 +411,7 @@ def _bad_archive(zh: str, en: str) -> InputError:
 # ------------------------------------------------------------------ library
 
 
-class VoiceLibrary:
+class VoiceLibrary(AliasMixin):
     """The user's saved voices (see the module docstring for the layout and guarantees)."""
 
     def __init__(self, root: str | Path | None = None) -> None:
@@ -706,7 +710,9 @@ class VoiceLibrary:
             try:
                 shutil.copytree(voice.path, tmp / "v", ignore=shutil.ignore_patterns(".*.part"))
                 now = _now()
-                copy = replace(voice, name=new_name, slug=slug, path=self.root / slug, created=now, updated=now)
+                copy = replace(
+                    voice, name=new_name, slug=slug, path=self.root / slug, created=now, updated=now, aliases=()
+                )
                 self._write_profile(tmp / "v", copy)
                 os.replace(tmp / "v", copy.path)
             except OSError as exc:
@@ -748,7 +754,10 @@ class VoiceLibrary:
             voice = matches[0]
             self._ensure_free(voice.name)
             slug = self._free_slug(voice.name)
+            freed = self._free_aliases(voice, self._all())
             try:
+                if freed is not voice:
+                    self._write_profile(voice.path, freed)
                 os.replace(voice.path, self.root / slug)
             except OSError as exc:
                 raise _storage_error(exc, self.root / slug) from exc
@@ -1061,8 +1070,9 @@ class VoiceLibrary:
         final_name = name or voice.name
         self._ensure_free(final_name)
         slug = self._free_slug(final_name)
-        if final_name != voice.name:
-            self._write_profile(stage, replace(voice, name=final_name, updated=_now()))
+        freed = self._free_aliases(voice, self._all())
+        if final_name != voice.name or freed is not voice:
+            self._write_profile(stage, replace(freed, name=final_name, updated=_now()))
         os.replace(stage, self.root / slug)
         return self._read(self.root / slug)
 

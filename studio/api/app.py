@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
+import unicodedata
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -117,6 +118,7 @@ class Reference:
     audio: Audio
     transcript: str
     label: str
+    prompt_mismatch: bool = False  #: the request's prompt_text differed from the saved voice's transcript
 
 
 @dataclass
@@ -163,6 +165,8 @@ class Job:
                 out["X-Fit-Warning"] = self.fit.warning.encode("ascii", "replace").decode("ascii")
         if self.delivery is not None and self.delivery.duration is not None:
             out["X-Takes"] = str(self.delivery.takes)
+        if self.reference is not None and self.reference.prompt_mismatch:
+            out["X-Prompt-Text-Mismatch"] = "stored-transcript-used"
         return out
 
 
@@ -226,6 +230,11 @@ class Gate:
             self._cond.notify_all()
 
 
+def _comparable(text: str) -> str:
+    """A transcript for comparison: Unicode-normalised, case, spaces and punctuation ignored."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
 def _through_symlink(candidate: Path, roots: list[Path]) -> bool:
     """Whether ``candidate`` (or a folder on its way down from an allowed root) is a symbolic link."""
     root = next((r for r in roots if candidate.is_relative_to(r)), None)
@@ -284,6 +293,13 @@ class ApiContext:
             return None
         voice = lib.get(name)
         return lib.clip_path(voice.name), voice.transcript, voice.name
+
+    def aliased_voice(self, alias: str) -> tuple[Path, str, str] | None:
+        """(clip path, transcript, name) of the saved voice that answers to ``alias`` exactly, or None."""
+        voice = self.library().find_alias(alias)
+        if voice is None:
+            return None
+        return self.library().clip_path(voice.name), voice.transcript, voice.name
 
     def saved_voices(self) -> list:
         """Every saved voice (``studio.voices.Voice`` records)."""
@@ -390,7 +406,7 @@ class ApiContext:
                     param="ref_audio_path",
                 )
             value, transcript = self.default_reference[0], transcript or self.default_reference[1]
-        saved = self.saved_voice(value)
+        saved = self.saved_voice(value) or self.aliased_voice(value)
         if saved is not None and tag:  # an emotion clip says its own words: use its transcript
             voice = self.library().get(saved[2])
             chosen = voice.clip(tag)
@@ -403,12 +419,20 @@ class ApiContext:
                 saved = self.saved_voice(value.rsplit(".", 1)[0])  # "caixukun.wav" finds the voice "caixukun"
         if saved is None:
             raise NotFoundError(
-                zh=f"找不到声音或文件：{value}。请用已保存声音的名字（GET /api/voices 列出全部）。",
-                en=f"No saved voice or file called '{value}'. Use a saved voice's name (GET /api/voices lists them).",
+                zh=f"找不到声音、别名或文件：{value}。请用已保存声音的名字（GET /api/voices 列出全部），"
+                f'或让一个声音响应这个路径：python -m studio voices alias 名字 "{value}"'
+                "（或 POST /api/voices/名字/aliases）。",
+                en=f"No saved voice, alias or file called '{value}'. Use a saved voice's name (GET /api/voices lists "
+                f'them), or make a voice answer to this path: python -m studio voices alias NAME "{value}" '
+                "(or POST /api/voices/NAME/aliases).",
                 param="ref_audio_path",
             )
         clip, stored, label = saved
-        return Reference(audio=load_audio(clip), transcript=transcript or stored, label=label)
+        # A saved voice's stored transcript is what its clip says: a different prompt_text (a client's config
+        # written for another recording) would misalign the clone, so the stored one wins and a header says so.
+        mismatch = bool(transcript and stored) and _comparable(transcript) != _comparable(stored)
+        chosen = stored if stored else transcript
+        return Reference(audio=load_audio(clip), transcript=chosen, label=label, prompt_mismatch=mismatch)
 
     def _transcript_of(self, path: Path) -> str:
         """The stored transcript when ``path`` is a clip inside a saved voice's folder."""
@@ -582,7 +606,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    from . import dubbing, gpt_sovits, native, openai
+    from . import dubbing, gpt_sovits, native, openai, voice_aliases
     from .server import Guard
 
     ctx = ApiContext(
@@ -620,6 +644,7 @@ def create_api(
     install_error_handlers(app, lang)
     app.include_router(native.router)
     app.include_router(native.text_router)
+    app.include_router(voice_aliases.router)
     app.include_router(dubbing.router)
     app.include_router(openai.router)
     app.include_router(gpt_sovits.router)

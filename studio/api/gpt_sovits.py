@@ -3,11 +3,17 @@
 Clients written for GPT-SoVITS (xiaozhi-esp32-server, digital-human apps)
 work unchanged; what differs:
 
-- ``ref_audio_path`` / ``refer_wav_path`` name a saved voice, or a file inside
-  the voice library or the upload folder; anything else is refused (400).
-  ``"name.wav"`` also finds the voice ``name``.
-- An empty ``prompt_text`` uses the voice's stored transcript, else clones from
-  the speaker embedding alone (x-vector mode).
+- ``ref_audio_path`` / ``refer_wav_path`` name a saved voice, one of its
+  aliases (the exact string an old config sends, e.g.
+  ``E:\\alearn\\GPT-SoVITS\\纳西妲\\0.wav``; see ``voices alias``), or a file
+  inside the voice library or the upload folder; anything else is refused
+  (400). ``"name.wav"`` also finds the voice ``name``.
+- A saved voice's stored transcript is what its clip says, so it is always
+  used; a ``prompt_text`` that differs from it (spaces, case and punctuation
+  aside) is ignored and the response carries
+  ``X-Prompt-Text-Mismatch: stored-transcript-used``. With no stored
+  transcript, ``prompt_text`` is used; with neither, the clone uses the
+  speaker embedding alone (x-vector mode).
 - Sampling knobs (``top_k``, ``top_p``, ``temperature``, ``repetition_penalty``,
   ``sample_steps``, batching) are range-checked but not applied: their values
   are tuned for GPT-SoVITS' own model, and Qwen3-TTS keeps its

@@ -1,5 +1,6 @@
 """The studio's own API: ``/api/clone``, ``/api/custom``, ``/api/design`` (JSON in, audio out),
-``/api/uploads`` (a reference clip for later requests), ``/api/voices``, ``/api/models``, ``/api/health``;
+``/api/uploads`` (a reference clip for later requests), ``/api/voices`` (aliases under
+``/api/voices/{name}/aliases``, see :mod:`.voice_aliases`), ``/api/models``, ``/api/health``;
 and the text tools, which need no model: ``/api/readings``, ``/api/readings/pin``, ``/api/normalize``,
 ``/api/dictionary``.
 
@@ -306,6 +307,7 @@ async def voices(request: Request) -> dict:
                 "transcript": v.transcript,
                 "tags": list(v.tags),
                 "clips": [c.tag for c in v.clips],
+                "aliases": list(v.aliases),
             }
             for v in ctx.saved_voices()
         ]

@@ -249,6 +249,43 @@ STRINGS: dict[str, tuple[str, str]] = {
     "voice_deleted": ("已把“{name}”移到回收站。", "Moved '{name}' to the trash."),
     "voice_restored": ("已恢复“{name}”。", "Restored '{name}'."),
     "voice_imported": ("已导入“{name}”。", "Imported '{name}'."),
+    # -- Voices tab: aliases and GPT-SoVITS config import
+    "aliases_panel": ("别名与 GPT-SoVITS 配置导入", "Aliases and GPT-SoVITS config import"),
+    "aliases_intro": (
+        "旧的 GPT-SoVITS 客户端（小智 xiaozhi-esp32-server、数字人应用）发送的是旧电脑上的参考音频路径，"
+        "例如 E:\\GPT-SoVITS\\纳西妲\\0.wav。把这个路径原样设为声音的别名，客户端配置无需修改即可使用本工作室的接口。",
+        "Old GPT-SoVITS clients (xiaozhi-esp32-server, digital-human apps) send a reference path on the old machine, "
+        "e.g. E:\\GPT-SoVITS\\voice\\0.wav. Make that exact path an alias of a voice and the client's config works "
+        "unchanged against the studio's API.",
+    ),
+    "alias": ("别名（原样填写旧配置发送的路径）", "Alias (the exact path the old config sends)"),
+    "add_alias": ("给选中的声音添加别名", "Add alias to the chosen voice"),
+    "remove_alias": ("移除这个别名", "Remove this alias"),
+    "aliases_of": ("“{name}”的别名：{aliases}", "Aliases of '{name}': {aliases}"),
+    "no_aliases": ("无", "none"),
+    "gsv_config": (
+        "GPT-SoVITS 客户端配置（.yaml / .py，只读取，不运行）",
+        "GPT-SoVITS client config (.yaml / .py; read, never run)",
+    ),
+    "gsv_audio": ("配置里的参考音频（不在本机时上传）", "The config's reference audio (upload it here)"),
+    "gsv_block": ("配置块（有多个时填写，如 GPT_SOVITS_V2）", "Block (when there are several, e.g. GPT_SOVITS_V2)"),
+    "gsv_to_chosen": (
+        "不新建声音：让选中的声音响应配置里的路径",
+        "Create no voice: make the chosen voice answer to the config's path",
+    ),
+    "gsv_import": ("从配置导入", "Import from the config"),
+    "need_config": (
+        "请先选择一个 GPT-SoVITS 配置文件（.yaml 或 .py）。",
+        "Choose a GPT-SoVITS config (.yaml or .py) first.",
+    ),
+    "gsv_created": (
+        "已保存声音“{name}”，参考文本：{text}。它响应别名 {alias}，客户端配置无需修改。",
+        "Saved voice '{name}', transcript: {text}. It answers to {alias}; the client's config works unchanged.",
+    ),
+    "gsv_aliased": (
+        "“{name}”现在响应 {alias}，客户端配置无需修改。",
+        "'{name}' now answers to {alias}; the client's config works unchanged.",
+    ),
     # -- Dubbing tab
     "tab_dubbing": ("配音", "Dubbing"),
     "dub_intro": (

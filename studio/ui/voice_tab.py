@@ -12,6 +12,7 @@ from .. import asr
 from ..audio import Audio, load_audio
 from ..errors import InputError, StudioError
 from ..reference import IDEAL_MAX_S, best_window, detect_speech, prepare_reference, quality_report
+from .alias_panel import build_alias_panel
 from .common import UiContext, audio_output, escape_md, user_errors
 from .i18n import t
 
@@ -160,6 +161,7 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         voice_preview = ctx.loc(gr.Audio(label=t("voice_preview", "zh"), interactive=False), label="voice_preview")
         archive = ctx.loc(gr.File(label=t("voice_archive", "zh"), file_types=[".zip"]), label="voice_archive")
         import_button = ctx.loc(gr.Button(t("import_voice", "zh"), size="sm"), value="import_voice")
+    build_alias_panel(ctx, lang_state, chosen, status, table, library_rows)
     prepared = gr.State(None)
 
     @user_errors

@@ -1,5 +1,6 @@
 """The browser UI through gradio_client, against a real server started like a user starts it."""
 
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,48 @@ def test_every_generation_is_kept_and_can_be_regenerated(client, server_home, ti
     assert any(row[0] == new_id for row in table["data"])
     with pytest.raises(Exception, match="nope"):
         client.predict("nope", api_name="/regenerate_take")
+
+
+def shown(markdown: str) -> str:
+    """Markdown text as it reads on the page (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_aliases_and_gsv_config_import_through_the_ui(client, tmp_path):
+    from gradio_client import handle_file
+
+    from tests.audio_fixtures import utterance
+
+    samples, _ = utterance([("sil", 0.3), ("speech", 2.5), ("sil", 0.3)])
+    clip = tmp_path / "0.wav"
+    sf.write(clip, samples, 24_000)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "TTS:\n  GPT_SOVITS_V2:\n    type: gpt_sovits_v2\n"
+        '    ref_audio_path: "E:\\\\alearn\\\\GPT-SoVITS\\\\纳西妲\\\\0.wav"\n'
+        '    prompt_text: "你好，我是纳西妲。"\n    prompt_lang: "zh"\n'
+        '  GPT_SOVITS_V3:\n    refer_wav_path: "caixukun.wav"\n    prompt_text: ""\n',
+        encoding="utf-8",
+    )
+    client.predict("en", api_name="/set_language")
+    nahida = "E:\\alearn\\GPT-SoVITS\\纳西妲\\0.wav"
+    args = [handle_file(str(config)), None, "GPT_SOVITS_V2", "", False, True, ""]
+    with pytest.raises(Exception, match="is not here"):  # the UI never opens a path the config names
+        client.predict(*args, api_name="/import_gsv_config")
+    args[1] = handle_file(str(clip))
+    status, table, chosen, listing = client.predict(*args, api_name="/import_gsv_config")
+    assert chosen == "纳西妲" and "Saved voice" in status and "纳西妲" in {row[0] for row in table["data"]}
+    assert nahida in shown(listing)
+    # the V3 block's path becomes an alias of the chosen voice
+    status, _, _, listing = client.predict(
+        handle_file(str(config)), None, "GPT_SOVITS_V3", "", True, False, "纳西妲", api_name="/import_gsv_config"
+    )
+    assert "now answers to caixukun.wav" in shown(status) and "caixukun.wav" in shown(listing)
+    listing, box = client.predict("纳西妲", "参考音频.wav", api_name="/add_alias")
+    assert "参考音频.wav" in shown(listing) and box == ""
+    with pytest.raises(Exception, match="alias is empty"):
+        client.predict("纳西妲", "  ", api_name="/add_alias")
+    assert shown(client.predict("纳西妲", nahida, api_name="/add_alias")[0]).count(nahida) == 1  # added once
+    listing, _ = client.predict("纳西妲", "参考音频.wav", api_name="/remove_alias")
+    assert "参考音频.wav" not in shown(listing)
+    client.predict("纳西妲", api_name="/delete_voice")

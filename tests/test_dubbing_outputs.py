@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import srt
 
 from studio.dubbing.mux import mux, probe_streams
 from studio.dubbing.outputs import write_outputs
@@ -106,3 +107,41 @@ def test_dubbing_tab_builds_with_bilingual_labels_and_keeps_takes_when_the_table
     table.loc[1, "intensity"] = "很强"
     with pytest.raises(InputError, match="line 2"):
         apply_table(project, table, None)
+
+
+@pytest.mark.parametrize("timed", [False, True])
+def test_editor_timelines_read_back_with_otio(tmp_path, timed):
+    import opentimelineio as otio
+
+    lines = [
+        Line(scene="1", text="第一句。", start=0.5 if timed else None, end=2.0 if timed else None),
+        Line(scene="2", text="去银行(háng)取钱。", start=3.0 if timed else None, end=4.5 if timed else None),
+        Line(scene="3", text="最后一句！", start=6.0 if timed else None, end=7.0 if timed else None),
+    ]
+    project = Project(name="短片", lines=lines)
+    audio = {line.id: voiced_clip(1.0 + i * 0.2, SR, i) for i, line in enumerate(lines)}
+    track = assemble(project, audio, SR)
+    out = write_outputs(project, track, tmp_path / "out", "wav")
+    assert {p.name for p in out.timelines.values()} == {"短片-timeline.xml", "短片.fcpxml", "短片.otio"}
+    with zipfile.ZipFile(out.zip) as zf:
+        assert {"短片-timeline.xml", "短片.fcpxml", "短片.otio"} <= set(zf.namelist())
+    captions = [cue.content for cue in srt.parse(out.subtitles["lines.srt"].read_text(encoding="utf-8"))]
+    assert captions[1] == "去银行取钱。"  # the marker carries the caption's text, readings unpinned
+    want = [
+        (out.line_files[p.line_id].name, p.start_s, len(track.clips[p.line_id]) / SR, caption)
+        for p, caption in zip(track.placements, captions, strict=True)
+    ]
+    for key, adapter in (("timeline.xml", "fcp_xml"), ("timeline.fcpxml", "fcpx_xml"), ("timeline.otio", "otio_json")):
+        read = otio.adapters.read_from_file(str(out.timelines[key]), adapter_name=adapter)
+        if isinstance(read, otio.schema.SerializableCollection):
+            (read,) = list(read)
+        clips = [c for t in read.audio_tracks() for c in t if isinstance(c, otio.schema.Clip)]
+        got = []
+        for clip in clips:
+            where = clip.range_in_parent()
+            assert clip.media_reference.target_url.endswith(clip.name), (key, clip.media_reference.target_url)
+            got.append((clip.name, where.start_time.to_seconds(), where.duration.to_seconds(), clip.markers[0].name))
+        assert [g[0] for g in got] == [w[0] for w in want], key
+        assert [g[3] for g in got] == [w[3] for w in want], key
+        for (_, start, length, _), (_, want_start, want_length, _) in zip(got, want, strict=True):
+            assert abs(start - want_start) <= 0.5 / 30 + 1e-9 and abs(length - want_length) <= 0.5 / 30 + 1e-9, key

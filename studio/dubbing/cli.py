@@ -201,4 +201,10 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
         f"track {track.seconds:.2f} s ({track.mode} mode) · wall time {wall_s:.1f} s · "
         f"lines over their slot {len(track.flagged)}"
     )
+    timelines = outputs.timelines
+    if timelines:
+        print(
+            f"timelines: {timelines['timeline.xml'].name} (Premiere, DaVinci Resolve), "
+            f"{timelines['timeline.fcpxml'].name} (Final Cut Pro), {timelines['timeline.otio'].name} (OpenTimelineIO)"
+        )
     print(f"zip: {outputs.zip}")

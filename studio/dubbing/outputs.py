@@ -6,6 +6,8 @@
 * the full track as ``<name>-track.wav`` and ``<name>-track.mp3``;
 * captions per line (``<name>.srt``, ``.vtt``, ``-captions.json`` for Remotion) and per sentence
   (``<name>-sentences.srt`` ...);
+* editor timelines (:mod:`.editors`): ``<name>-timeline.xml`` (FCP 7 XML: Premiere, Resolve),
+  ``<name>.fcpxml`` (Final Cut) and ``<name>.otio``;
 * the script (``<name>-script.json``) and a zip of all of it (``<name>-dub.zip``).
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from ..export import Tags, export_audio
 from . import captions
+from .editors import timeline_names, write_timelines
 from .names import line_file_names, safe_stem
 from .project import Project, write_text_atomic
 from .scripts import script_text
@@ -32,6 +35,7 @@ class Outputs:
     track_wav: Path | None = None
     track_mp3: Path | None = None
     subtitles: dict[str, Path] = field(default_factory=dict)  #: srt, vtt, json, sentences.srt, ...
+    timelines: dict[str, Path] = field(default_factory=dict)  #: timeline.xml, timeline.fcpxml, timeline.otio
     zip: Path | None = None
     video: Path | None = None  #: set when the track was muxed into a video
 
@@ -39,6 +43,7 @@ class Outputs:
     def files(self) -> list[Path]:
         """Every file written, zip excluded."""
         items = [*self.line_files.values(), self.track_wav, self.track_mp3, *self.subtitles.values()]
+        items += self.timelines.values()
         return [p for p in items if p is not None]
 
 
@@ -47,7 +52,7 @@ def fixed_names(stem: str) -> list[str]:
     names = [f"{stem}-track.wav", f"{stem}-track.mp3", f"{stem}-script.json", f"{stem}-dub.zip"]
     for level in ("", "-sentences"):
         names += [f"{stem}{level}.srt", f"{stem}{level}.vtt", f"{stem}{level}-captions.json"]
-    return names
+    return names + timeline_names(stem)
 
 
 def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str = "mp3") -> Outputs:
@@ -79,6 +84,7 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
             path = folder / (f"{stem}{level}.{kind}" if kind != "json" else f"{stem}{level}-captions.json")
             write_text_atomic(path, text)
             out.subtitles[f"{level.lstrip('-') or 'lines'}.{kind}"] = path
+    out.timelines = write_timelines(project, track, out.line_files, folder, stem)
     script = folder / f"{stem}-script.json"
     write_text_atomic(script, script_text(project, "json"))
     out.subtitles["script.json"] = script

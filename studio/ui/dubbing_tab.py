@@ -309,6 +309,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         report = t("dub_built", lang, seconds=track.seconds, mode=track.mode, flagged=len(track.flagged))
         report += "".join(f"\n- #{p.index + 1} {p.scene}: {p.suggestion(lang)}" for p in track.flagged)
         downloads = [str(outputs.zip), str(outputs.track_wav), *(str(p) for p in outputs.subtitles.values())]
+        downloads += [str(p) for p in outputs.timelines.values()]
         return audio_output(track.samples, track.sr), downloads, report
 
     def run_on_engine(button, handler, *own_inputs):

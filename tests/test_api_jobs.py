@@ -320,6 +320,11 @@ def test_a_project_from_a_script_is_dubbed_over_http(url):
     assert {"demo-track.wav", "demo-track.mp3", "demo.srt", "demo.vtt", "demo-dub.zip"} <= set(files)
     assert {f["file"] for f in httpx.get(f"{url}/api/dubbing/projects/demo/outputs").json()} == set(files)
     assert files["demo-track.wav"]["kind"] == "track" and files["demo.srt"]["kind"] == "captions"
+    for name, media in (("demo-timeline.xml", "xml"), ("demo.fcpxml", "xml"), ("demo.otio", "json")):
+        assert files[name]["kind"] == "timeline", name
+        timeline = httpx.get(url + files[name]["url"])
+        assert timeline.status_code == 200 and media in timeline.headers["content-type"]
+        assert timeline.text.count("-audio.") >= 3  # every line's clip names its file
 
     track = httpx.get(url + files["demo-track.wav"]["url"])
     assert track.status_code == 200 and track.headers["content-type"] == "audio/wav"
@@ -337,7 +342,7 @@ def test_a_project_from_a_script_is_dubbed_over_http(url):
     vtt = httpx.get(f"{url}/api/dubbing/projects/demo/outputs/demo.vtt").text
     assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == 3
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(url + files["demo-dub.zip"]["url"]).content))
-    assert {"demo-track.wav", "demo.srt", "demo.vtt"} <= set(archive.namelist())
+    assert {"demo-track.wav", "demo.srt", "demo.vtt", "demo-timeline.xml", "demo.fcpxml"} <= set(archive.namelist())
 
     detail = httpx.get(f"{url}/api/dubbing/projects/demo").json()
     assert [line["takes"] for line in detail["script_lines"]] == [1, 1, 1] and detail["job"] is None

@@ -87,6 +87,8 @@ def test_eight_scene_files_and_captions_for_a_two_minute_video(tmp_path, dub, ti
     with zipfile.ZipFile(out / "cooking-dub.zip") as zf:
         names = set(zf.namelist())
     assert {f"scene{n}-audio.mp3" for n in range(1, 9)} | {"cooking.srt", "cooking-track.wav"} <= names
+    assert {"cooking-timeline.xml", "cooking.fcpxml", "cooking.otio"} <= names
+    assert "timelines: cooking-timeline.xml (Premiere, DaVinci Resolve), cooking.fcpxml (Final Cut Pro)" in stdout
     assert "lines 8 (generated 8, reused 0" in stdout and "lines over their slot 0" in stdout
     assert "wall time" in stdout and "total audio 5.60 s" in stdout
 

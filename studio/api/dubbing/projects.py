@@ -102,9 +102,12 @@ def output_files(ctx: ApiContext, project: Project) -> list[dict]:
 
 
 def _kind_of(project: Project, file: str) -> str:
+    from ...dubbing.editors import timeline_names
     from ...dubbing.outputs import safe_stem
 
     stem = safe_stem(project.name)
+    if file in timeline_names(stem):
+        return "timeline"
     if file in (f"{stem}-track.wav", f"{stem}-track.mp3"):
         return "track"
     if file == f"{stem}-dub.zip":

@@ -57,6 +57,9 @@ _MEDIA = {
     ".srt": "application/x-subrip",
     ".vtt": "text/vtt",
     ".json": "application/json",
+    ".xml": "application/xml",
+    ".fcpxml": "application/xml",
+    ".otio": "application/json",
     ".zip": "application/zip",
     ".mp4": "video/mp4",
     ".m4v": "video/mp4",
@@ -181,7 +184,7 @@ class StartJob(BaseModel):
 
 class OutputFile(BaseModel):
     file: str
-    kind: str = Field(description="track | line | captions | script | zip")
+    kind: str = Field(description="track | line | captions | timeline | script | zip | video")
     bytes: int
     url: str
 

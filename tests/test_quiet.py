@@ -36,3 +36,30 @@ def test_voices_check_on_a_text_file_prints_only_the_error(tmp_path):
         "error: Cannot read notes.txt: the file is damaged or not audio. Use a wav, mp3, flac or ogg file."
     ]
     assert "Warning" not in out.stdout + out.stderr
+
+
+def test_api_requests_raise_no_library_warning(tmp_path, recwarn):
+    # The server runs in this process: pytest's warning capture sees what its threads raise.
+    import warnings
+
+    import httpx
+
+    from studio.api import serve_in_thread
+    from studio.engine import Engine
+    from tests.conftest import free_port
+
+    warnings.simplefilter("always")
+    srv = serve_in_thread(Engine(), port=free_port(), voices_root=tmp_path / "voices")
+    try:
+        for method, path, body in [
+            ("GET", "/", None),
+            ("GET", "/api/voices", None),
+            ("POST", "/tts", {"text": 1}),  # a validation error: the path Starlette's renamed 422 constant is on
+            ("POST", "/api/clone", {"nonsense": True}),
+            ("GET", "/openapi.json", None),
+        ]:
+            assert httpx.request(method, srv.url + path, json=body, timeout=60).status_code < 500
+    finally:
+        srv.stop()
+    raised = [f"{w.category.__name__}: {w.message} ({w.filename})" for w in recwarn]
+    assert raised == []

@@ -123,3 +123,10 @@ def test_max_new_tokens_help_says_it_caps_each_segment(dub, capsys):
     option = printed[printed.index("--max-new-tokens MAX_NEW_TOKENS ") :][:260]
     assert "for each segment" in option and "not the whole line" in option, option
     assert "per line" not in option
+
+
+def test_max_new_tokens_is_described_per_segment_over_http_too():
+    from studio.api.dubbing.routes import DubSettingsBody
+
+    description = DubSettingsBody.model_json_schema()["properties"]["max_new_tokens"]["description"]
+    assert "each segment" in description and "per line" not in description

@@ -123,7 +123,7 @@ class DubSettings:
     model_custom: str = ""
     model_design: str = ""
     seed: int | None = None  #: None: a random seed per take
-    max_new_tokens: int | None = None  #: cap on model steps per line (None = by text length)
+    max_new_tokens: int | None = None  #: cap on model steps for each segment of a line (None = by text length)
     loudness: float | None = -16.0  #: LUFS of every line; None leaves it as generated
     gap_s: float = 0.4  #: scene mode: silence between lines
     max_stretch: float = 1.33  #: allowed stretch factors are 1/max_stretch .. max_stretch

@@ -75,7 +75,12 @@ class DubSettingsBody(BaseModel):
 
     language: str | None = Field(None, max_length=32, description="Auto, Chinese, English, ... or a code")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="reproducible takes")
-    max_new_tokens: int | None = Field(None, ge=1, le=4096, description="cap on model steps per line (12.5 a second)")
+    max_new_tokens: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="cap on model steps for each segment of a line, not the whole line (12.5 a second)",
+    )
     loudness: float | None = Field(None, ge=-70.0, le=0.0, description="LUFS of each line; null: as generated")
     gap_s: float | None = Field(None, ge=0.0, le=30.0, description="scene mode: silence between lines")
     max_stretch: float | None = Field(None, ge=1.0, le=2.0, description="allowed stretch factor (default 1.33)")

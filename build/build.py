@@ -39,6 +39,7 @@ BUNDLED_DISTS = (
     "onnxruntime",
     "silero-vad",
     "pypinyin",
+    "g2pM",
     "praat-parselmouth",
     "imageio-ffmpeg",
     "librosa",

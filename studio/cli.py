@@ -172,6 +172,8 @@ def cmd_pinyin(args) -> None:
             en='Give the text to analyse: python -m studio pinyin "TEXT", or --text-file FILE.',
         )
 
+    from .text import model_load_seconds, tone3_to_marks
+
     prepared = Engine().prepare_text(_read_text(args), normalize=not args.no_normalize)
     if args.json:
         from dataclasses import asdict as as_dict
@@ -182,6 +184,7 @@ def cmd_pinyin(args) -> None:
                     "display_text": prepared.display_text,
                     "model_text": prepared.model_text,
                     "readings": [as_dict(r) for r in prepared.readings],
+                    "model_load_seconds": model_load_seconds(),
                     "warnings": [w.message(user_language()) for w in prepared.warnings],
                 },
                 ensure_ascii=False,
@@ -191,12 +194,16 @@ def cmd_pinyin(args) -> None:
         return
     for r in prepared.readings:
         if r.is_polyphone or r.source != "pypinyin" or args.all:
-            mark = "*" if r.is_polyphone else " "
-            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {r.source:<10} {'/'.join(r.candidates)}  {r.note}")
+            mark = "!" if r.low_confidence else "*" if r.is_polyphone else " "
+            score = f"{r.confidence:.0%}" if r.confidence is not None else ""
+            candidates = "/".join(tone3_to_marks(c) for c in r.candidates)
+            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {score:>5} {r.source:<10} {candidates}  {r.note}")
     print(f"text : {prepared.display_text}")
     print(f"model: {prepared.model_text}")
     for warning in prepared.warnings:
         print(f"note: {warning.message(user_language())}")
+    if model_load_seconds() is not None:
+        print(f"polyphone model loaded in {model_load_seconds() * 1000:.0f} ms (! = low confidence: check it)")
 
 
 def cmd_check(args) -> int:

@@ -113,4 +113,9 @@ def test_pinyin_report() -> None:
     last, fifth = report[-1], report[4]
     assert (last["position"], last["index"], last["pinyin"], last["source"]) == (6, 6, "háng", "pinned")
     assert fifth["tone3"] == "chang2" and fifth["is_polyphone"] and "zhǎng" in fifth["candidates"]
-    assert set(last) == {"index", "position", "char", "pinyin", "tone3", "is_polyphone", "candidates", "source", "note"}
+    assert set(last) == {
+        *("index", "position", "char", "pinyin", "tone3", "is_polyphone", "candidates", "source", "note"),
+        *("confidence", "scores", "low_confidence"),
+    }
+    assert last["confidence"] == 1.0 and not last["low_confidence"]  # a pin is certain
+    assert len(fifth["scores"]) == len(fifth["candidates"]) and fifth["scores"] == sorted(fifth["scores"], reverse=True)

@@ -360,9 +360,19 @@ class CharacterReading(BaseModel):
     pinyin: str = Field(description="the reading used, tone marks (háng)")
     tone3: str = Field(description="the same with a tone digit (hang2; 5 = neutral)")
     is_polyphone: bool
-    candidates: list[str] = Field(description="every reading the character has (tone marks); pin one of these")
-    source: str = Field(description="pypinyin | rule | dictionary | pinned")
+    candidates: list[str] = Field(
+        description="every reading the character has (tone marks), the context model's most probable first; "
+        "pin one of these"
+    )
+    source: str = Field(description="pypinyin | model | phrase | rule | correction | dictionary | pinned")
     note: str = ""
+    confidence: float | None = Field(
+        None, description="the context model's probability of the reading used (1 for a pin; null: not scored)"
+    )
+    scores: list[float | None] = Field(
+        default_factory=list, description="the model's probability of each candidate (null: not scored)"
+    )
+    low_confidence: bool = Field(False, description="the reading is unsure: check it first")
 
 
 class TextNote(BaseModel):
@@ -392,6 +402,9 @@ class ReadingsResponse(BaseModel):
     model_text: str = Field(description="what the model gets (pinned characters swapped for homophones)")
     characters: list[CharacterReading]
     polyphones: list[int] = Field(description="positions of characters with more than one reading or a pin")
+    model_load_seconds: float | None = Field(
+        None, description="how long the polyphone model took to load in this process (null: not loaded yet)"
+    )
     warnings: list[TextNote]
     applied_rules: list[AppliedDictionaryRule]
 
@@ -435,7 +448,7 @@ class NormalizeRequest(BaseModel):
 
 
 def _readings(ctx: ApiContext, text: str, normalize: bool, lang: str) -> dict:
-    from ..text import pinyin_report
+    from ..text import model_load_seconds, pinyin_report
 
     ctx.check_text(text)  # empty or too long: 400; positions index the text as given, so it is not stripped
     prepared = ctx.engine.prepare_text(text, normalize=normalize)
@@ -450,6 +463,7 @@ def _readings(ctx: ApiContext, text: str, normalize: bool, lang: str) -> dict:
         "model_text": prepared.model_text,
         "characters": characters,
         "polyphones": marked,
+        "model_load_seconds": model_load_seconds(),
         "warnings": [{"code": w.code, "message": w.message(lang), "position": w.position} for w in prepared.warnings],
         "applied_rules": [
             {

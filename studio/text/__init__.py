@@ -16,6 +16,7 @@ from studio.text.dictionary import (
     load_default,
 )
 from studio.text.homophones import Substitution, homophone_for, substitute, substitute_pinned
+from studio.text.model import model_load_seconds
 from studio.text.normalize import normalize, read_digits, read_integer, read_number
 from studio.text.pins import PinnedText, parse_pins
 from studio.text.prepare import MAX_TEXT_CHARS, PreparedText, TextWarning, pinyin_report, prepare_text
@@ -43,6 +44,7 @@ __all__ = [
     "homophone_for",
     "load_default",
     "marks_to_tone3",
+    "model_load_seconds",
     "normalize",
     "normalize_syllable",
     "parse_pins",

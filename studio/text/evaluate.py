@@ -1,8 +1,11 @@
 """Polyphone accuracy: the studio's readings against hand-labelled sentences, beside plain pypinyin.
 
 Gold files are UTF-8 TSV: ``sentence<TAB>char=tone3@index ...`` (index is the
-0-based character offset); lines starting with ``#`` are comments. Used by
-``tests/test_polyphone_accuracy.py`` and ``bench/polyphone_accuracy.py``.
+0-based character offset); lines starting with ``#`` are comments. The public
+CPP benchmark (Park & Lee 2020) is read by :func:`load_cpp`: ``<split>.sent``
+marks one character per line with U+2581 on both sides, ``<split>.lb`` gives
+its reading (``u:`` for ü). Used by ``tests/test_polyphone_accuracy.py`` and
+``bench/polyphone_accuracy.py``.
 """
 
 from __future__ import annotations
@@ -61,6 +64,23 @@ def load_gold(path: str | Path) -> list[GoldSentence]:
             raise ValueError(f"{path}:{number}: no labels")
         sentences.append(GoldSentence(text, labels))
     return sentences
+
+
+def load_cpp(folder: str | Path, split: str = "dev", limit: int | None = None) -> list[GoldSentence]:
+    """Read a CPP split (``dev.sent`` + ``dev.lb``) as gold sentences with one label each."""
+    folder = Path(folder)
+    sents = (folder / f"{split}.sent").read_text(encoding="utf-8").splitlines()
+    labels = (folder / f"{split}.lb").read_text(encoding="utf-8").splitlines()
+    if len(sents) != len(labels):
+        raise ValueError(f"{folder}: {len(sents)} sentences but {len(labels)} labels")
+    out = []
+    for marked, label in list(zip(sents, labels, strict=True))[:limit]:
+        index = marked.find("\u2581")
+        text = marked.replace("\u2581", "")
+        if index < 0 or index >= len(text):
+            raise ValueError(f"{folder}: no marked character in {marked!r}")
+        out.append(GoldSentence(text, [(index, text[index], label.strip().replace("u:", "v"))]))
+    return out
 
 
 def plain_pypinyin(text: str) -> list[str]:

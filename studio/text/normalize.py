@@ -20,7 +20,16 @@ What is read how:
 * phone numbers, numbers with a leading zero and numbers after words like
   电话, 验证码, 房间 digit by digit, 1 as 幺;
 * capital-letter acronyms inside Chinese text spaced out to be spelled
-  (``AI`` -> ``A I``); other Latin words are left alone.
+  (``AI`` -> ``A I``; word-like ones such as COVID, NASA kept); other Latin
+  words are left alone;
+* codes that start with a Latin letter and hold digits (``L1``, ``GPT-4``,
+  ``COVID-19``, ``Qwen3``, ``No.1``) with their digits read in English, as
+  narrators say them (``L one``, ``G P T four``, ``COVID nineteen``,
+  ``Number one``), not ``L一``; ``B2B`` as B to B; but paper sizes, ``MP3`` and ``PM2.5`` the
+  Chinese way (``A四``, ``MP三``, ``PM二点五``);
+* a number before a letter stays Chinese (``3D`` -> 三D, ``5G`` -> 五G),
+  resolutions digit by digit (``1080P`` -> 一零八零P); ``90后`` -> 九零后;
+  ``2024-2025年`` -> 二零二四到二零二五年; ``7×24`` -> 七乘二十四, ``1+1`` -> 一加一.
 """
 
 from __future__ import annotations
@@ -84,8 +93,38 @@ _ID_WORDS = re.compile(
 )
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+#: Capital-letter words said as words, not spelled out.
+WORD_ACRONYMS = frozenset({"COVID", "NASA", "NATO", "UNESCO", "OPEC", "ASCII", "FIFA", "DOS", "SARS", "MERS"})
+_EN_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_EN_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+#: Codes read the Chinese way: paper sizes (A4), MP3/MP4, PM2.5/PM10.
+_CHINESE_CODES = re.compile(r"^(?:[AB]\d|MP[345]|PM(?:2\.5|10))$")
 _PATTERN = re.compile(
     rf"""
+    (?P<code>(?<![A-Za-z0-9.])(?=[A-Za-z][A-Za-z.\-]*\d)[A-Za-z][A-Za-z]*\.?(?:[A-Za-z0-9]+)(?:[-.][A-Za-z0-9]+)*(?![A-Za-z0-9]))
+    |(?P<op>(?<=\d)\s*[×+＋÷]\s*(?=\d))
+    |
     (?P<date>(?<![\d.])(?P<y>\d{{4}})(?P<sep>[-/.])(?P<mo>1[0-2]|0?[1-9])(?P=sep)(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.]))
     |(?P<month>(?<![\d.])(?P<my>\d{{4}})-(?P<mm>1[0-2]|0[1-9])(?![\d.-]))
     |(?P<phone>(?<![\d.])(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{{4}}){{2}}(?![\d.])
@@ -97,6 +136,7 @@ _PATTERN = re.compile(
     |(?P<range>(?<![\d.])(?P<r1>\d+(?:\.\d+)?)\s*[-~～—–]\s*(?P<r2>\d+(?:\.\d+)?)(?![\d.])(?:\s*(?P<runit>{_UNIT_ALT})(?![A-Za-z]))?)
     |(?P<version>(?<![\d.])\d+(?:\.\d+){{2,}}(?![\d.]))
     |(?P<frac>(?<![\d./])(?P<fa>\d+)/(?P<fb>\d+)(?![\d/]))
+    |(?P<res>(?<![\d.])(?:480|720|1080|1440|2160|4320)[Pp](?![A-Za-z]))
     |(?P<num>(?P<sign>(?<![A-Za-z0-9])[-−])?(?P<int>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<dec>\d+))?
         (?:\s*(?P<unit>{_UNIT_ALT})(?![A-Za-z]))?)
     |(?P<acro>(?<![A-Za-z])[A-Z]{{2,6}}(?![A-Za-z]))
@@ -236,8 +276,10 @@ def _money(m: re.Match[str], _text: str) -> str:
     return read_number(amount) + (m["mmag"] or "") + _CURRENCY[m["cur"]]
 
 
-def _range(m: re.Match[str], _text: str) -> str:
+def _range(m: re.Match[str], text: str) -> str:
     unit = UNITS.get(m["runit"] or "", "")
+    if not unit and text[m.end() : m.end() + 1] == "年" and len(m["r1"]) == len(m["r2"]) == 4:
+        return f"{read_digits(m['r1'])}到{read_digits(m['r2'])}"
     return f"{read_number(m['r1'])}到{read_number(m['r2'])}{unit}"
 
 
@@ -259,6 +301,8 @@ def _num(m: re.Match[str], text: str) -> str:
         return read_digits(whole, yao=True) + _unit(unit, m)
     if plain and len(whole) == 4 and not unit and after == "年":
         return read_digits(whole)
+    if plain and len(whole) == 2 and not unit and after == "后":
+        return read_digits(whole)
     if plain and len(whole) >= 11:
         return read_digits(whole, yao=True)
     number = (whole + ("." + decimals if decimals else "")).replace(",", "")
@@ -275,7 +319,52 @@ def _unit(unit: str | None, m: re.Match[str]) -> str:
 
 
 def _acro(m: re.Match[str], _text: str) -> str:
-    return " ".join(m.group())
+    return m.group() if m.group() in WORD_ACRONYMS else " ".join(m.group())
+
+
+def english_number(digits: str) -> str:
+    """English words for a number as narrators say it in a code: "4" -> "four", "19" -> "nineteen", "2.5" ->
+    "two point five"; three digits or more digit by digit ("4090" -> "four zero nine zero")."""
+    whole, _, decimals = digits.partition(".")
+    if len(whole) > 2 or (len(whole) == 2 and whole[0] == "0"):
+        out = " ".join(_EN_ONES[int(c)] for c in whole)
+    else:
+        value = int(whole)
+        if value < 20:
+            out = _EN_ONES[value]
+        else:
+            out = _EN_TENS[value // 10 - 2] + ("-" + _EN_ONES[value % 10] if value % 10 else "")
+    if decimals:
+        out += " point " + " ".join(_EN_ONES[int(c)] for c in decimals)
+    return out
+
+
+def _code(m: re.Match[str], _text: str) -> str:
+    token = m.group()
+    if _CHINESE_CODES.match(token):
+        head = re.match(r"[A-Za-z]+", token).group()
+        return head + read_number(token[len(head) :])
+    if re.fullmatch(r"[A-Z]2[A-Z]", token):
+        return f"{token[0]} to {token[2]}"  # B2B, O2O, P2P
+    if re.match(r"^[Nn][Oo]\.?\d+$", token):
+        return "Number " + english_number(token.lstrip("NnOo."))
+    words = []
+    for part in re.findall(r"\d+(?:\.\d+)?|[A-Za-z]+", token):
+        if part[0].isdigit():
+            words.append(english_number(part))
+        elif part.isupper() and 2 <= len(part) <= 6 and part not in WORD_ACRONYMS:
+            words.append(" ".join(part))
+        else:
+            words.append(part)
+    return " ".join(words)
+
+
+def _op(m: re.Match[str], _text: str) -> str:
+    return {"×": "乘", "+": "加", "＋": "加", "÷": "除以"}[m.group().strip()]
+
+
+def _res(m: re.Match[str], _text: str) -> str:
+    return read_digits(m.group()[:-1]) + m.group()[-1].upper()
 
 
 def _with_liang(spoken: str) -> str:
@@ -295,4 +384,7 @@ _HANDLERS = {
     "frac": _frac,
     "num": _num,
     "acro": _acro,
+    "code": _code,
+    "op": _op,
+    "res": _res,
 }

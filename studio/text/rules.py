@@ -112,10 +112,10 @@ RULES: tuple[ContextRule, ...] = (
         "得",
         "de5",
         left="[\u4e00-\u9fff]",
-        not_left="[不了]",
-        not_right=f"[了过奖分到{_DIGITS}]",
+        not_left="[不了彼]",
+        not_right=f"[了过奖分到以释名主{_DIGITS}]",
         single=True,
-        note="a lone 得 after a verb or adjective is the complement marker: 跑得快, 说得对",
+        note="a lone 得 after a verb or adjective is the complement marker: 跑得快, 说得对 (not 得以, 彼得)",
     ),
     # 了: liǎo in potential complements.
     R(
@@ -145,6 +145,15 @@ RULES: tuple[ContextRule, ...] = (
     # 长: cháng (long) after degree adverbs, in comparisons and before length words; zhǎng (grow) stays default.
     R("长", "chang2", left=f"(?:{_DEGREE})", not_left="越", single=True, note="degree adverb + adjective: 很长, 太长"),
     R("长", "chang2", left="越来越", single=True, note="越来越长 (longer and longer)"),
+    R("长", "zhang3", right="得(?!多)", single=True, note="长得高, 长得很像 (grow, look like): zhǎng"),
+    R("长", "zhang3", left="越", right="越", note="越长越高 (the more it grows)"),
+    R(
+        "长",
+        "zhang3",
+        left="(?:会|要|在|没|不|开始|已经|都|又)",
+        right="(?:毛|霉|芽|牙|胡子|个子|肉|痘|虫|草|叶子|斑)",
+        note="会长毛, 开始长牙 (grow)",
+    ),
     R(
         "长",
         "chang2",
@@ -189,6 +198,7 @@ RULES: tuple[ContextRule, ...] = (
         single=True,
         note="重 + verb of redoing is chóng: 重试, 重启, 重写",
     ),
+    R("重", "zhong4", left=f"(?:{_DEGREE})", single=True, note="degree adverb + 重 is heavy: 太重了"),
     # 还: huán (return) when followed by 了 or by a debt.
     R("还", "huan2", right="了(?!得)", note="an adverb 还 cannot take 了; 还了 is 'returned'"),
     R("还", "huan2", right="(?:钱|债|款|贷|清)", single=True, note="还钱, 还债, 还清"),
@@ -251,14 +261,21 @@ RULES: tuple[ContextRule, ...] = (
     R(
         "为",
         "wei4",
-        right="(?:人民|人类|国家|社会|客户|群众|用户|此|大家|祖国)",
-        not_left="[成认作以]",
+        right="(?:人民|人类|国家|社会|客户|群众|用户|此|大家|祖国|这|那|全|我|你|您|他|她|咱)",
+        not_left="(?:[成认作以称视选分变化改评定列译转奉尊推划升降沦结拜因行难]|极)",
         note="为 + beneficiary: 为人民服务",
     ),
     # 都: dū only in city words; otherwise the adverb dōu.
     R("都", "du1", left="(?:首|古|成|京|国|建|定|迁|故|旧|帝|陪|魔)", note="首都, 古都, 成都"),
     R("都", "du1", right="(?:市|城|督)", note="都市, 都城"),
-    R("都", "dou1", note="otherwise the adverb: 生活中都 is not 中都"),
+    R(
+        "都",
+        "dou1",
+        left="大",
+        right="(?:是|在|会|有|为|能|要|已|不|没|很|来自|认为|属|以|由|采用|集中|分布)",
+        note="大都 + verb or adverb is 'mostly': 大都是 dàdōu",
+    ),
+    R("都", "dou1", not_left="大", note="otherwise the adverb: 生活中都 is not 中都 (大都 is left to the model)"),
     # 种: zhòng (to plant).
     R("种", "zhong4", left="(?:接|耕|栽|移|复|套|间|轮|补|抢|点)", note="接种, 耕种"),
     R(
@@ -324,6 +341,13 @@ RULES: tuple[ContextRule, ...] = (
         right="(?:是|也|不如|挺|很|蛮|真|水|茶|酒|一杯|车|退|计时|贴|影|立|挂|数|序|叙|过来)",
         note="倒是 (actually), 倒水 (pour)",
     ),
+    R(
+        "倒",
+        "dao4",
+        left="(?:水|茶|酒|垃圾|汤|咖啡|牛奶|饮料|油|剩饭|剩菜)",
+        right="(?:了|掉|进|入|出|在|满|上)",
+        note="把水倒了, 把垃圾倒掉 (pour, empty out)",
+    ),
     R("倒", "dao3", left="[\u4e00-\u9fff]不", note="V不倒 (cannot knock over): 难不倒; 说得倒轻松 stays dào"),
     R(
         "倒",
@@ -380,15 +404,32 @@ RULES: tuple[ContextRule, ...] = (
     # 参: cān (take part); pypinyin glues 人参|加.
     R("参", "can1", right="(?:加|与|观|考|赛|展|选|军|谋|照|议|战|阅|拜|透)", note="参加, 参与"),
     # 转: zhuàn (revolve).
-    R("转", "zhuan4", right="(?:着|圈|悠|盘|速|轴|来转去|个不停)", note="转着, 转圈"),
+    R(
+        "转",
+        "zhuan4",
+        right="(?:着|圈|悠|盘|速|轴|来转去|个不停)",
+        not_left="[旋运扭翻逆周流婉辗好]",
+        note="转着, 转圈 (not 旋转着: xuánzhuǎn)",
+    ),
     R("转", "zhuan4", left=r"(?:绕|围)着?[^，。！？；,.!?;]{0,6}", right=_CLAUSE_END, note="绕着太阳转"),
     # 场: cháng for an event (a rain, an illness, a war).
     R(
         "场",
         "chang2",
+        left=f"[{_DIGITS}这那哪每整]",
         right="(?:雨|大雨|暴雨|雪|大雪|病|大病|战争|战斗|风波|灾难|梦|噩梦|误会|空欢喜|虚惊|浩劫|官司|悲剧|闹剧)",
         note="一场大雨, 这场战争",
     ),
+    # 差: chà (fall short).
+    R(
+        "差",
+        "cha4",
+        right=f"(?:多少|得?远|一点|点儿|不多|劲|了?[{_DIGITS}]+(?:分|块|元|个|天|岁|年|米|步))",
+        single=True,
+        note="差多少, 差远了, 差五分 (fall short): chà",
+    ),
+    # 塞: sāi (stuff, stop up).
+    R("塞", "sai1", right="(?:住|满|进|给|到|入|了|上|车)", single=True, note="塞住, 塞满, 塞车: sāi"),
     # 铺: pū (spread, lay).
     R(
         "铺",

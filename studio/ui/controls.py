@@ -31,16 +31,25 @@ def reading_highlights(engine: Engine, text: str) -> list[tuple[str, str | None]
     for entry in pinyin_report(text, dictionary=engine.dictionary):
         if entry["position"] in labels or not (entry["is_polyphone"] or entry["source"] != "pypinyin"):
             continue
-        mark = "📌" if entry["source"] == "pinned" else ""
+        mark = "📌" if entry["source"] == "pinned" else ("⚠" if entry.get("low_confidence") else "")
         labels[entry["position"]] = f"{mark}{entry['pinyin']}"
     return [(char, labels.get(i)) for i, char in enumerate(text)]
 
 
 def reading_candidates(engine: Engine, text: str, position: int) -> list[str]:
-    """The readings (tone marks) a user can pin on the character at ``position``."""
+    """The readings (tone marks) a user can pin on the character at ``position``, the most probable first."""
+    return [value for _, value in reading_choices(engine, text, position)]
+
+
+def reading_choices(engine: Engine, text: str, position: int) -> list[tuple[str, str]]:
+    """``(label, reading)`` per candidate at ``position``, most probable first; the label shows the model's
+    probability ("háng · 89%") where it scores the reading."""
     for entry in pinyin_report(text, dictionary=engine.dictionary):
         if entry["position"] == position:
-            return list(entry["candidates"])
+            scores = entry.get("scores") or [None] * len(entry["candidates"])
+            return [
+                (f"{c} · {s:.0%}" if s is not None else c, c) for c, s in zip(entry["candidates"], scores, strict=True)
+            ]
     return []
 
 
@@ -93,12 +102,12 @@ def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox)
     def pick(lang, text, evt: gr.SelectData):
         position = evt.index if isinstance(evt.index, int) else evt.index[0]
         try:
-            candidates = reading_candidates(ctx.engine, text, position)
+            candidates = reading_choices(ctx.engine, text, position)
         except StudioError:
             candidates = []
         if not candidates:
             return -1, gr.update(visible=False, choices=[])
-        return position, gr.update(visible=True, choices=[*candidates, UNPIN], value=None)
+        return position, gr.update(visible=True, choices=[*candidates, (UNPIN, UNPIN)], value=None)
 
     @user_errors
     def pin(lang, text, pos, reading, norm):

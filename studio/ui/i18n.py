@@ -145,8 +145,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "normalize_info": ("例如 2% → 百分之二；关闭则原样发送", "e.g. 2% -> 百分之二; off sends them as written"),
     "check_readings": ("检查读音", "Check readings"),
     "readings_view": (
-        "预测读音（标出的是多音字；点击一个字来固定读音）",
-        "Predicted readings (polyphones are marked; click a character to pin its reading)",
+        "预测读音（标出的是多音字，⚠ 表示把握不大、请先检查；点击一个字来固定读音，候选按可能性排序）",
+        "Predicted readings (polyphones are marked, ⚠ = low confidence, check these first; click a character to "
+        "pin its reading, candidates are ordered by likelihood)",
     ),
     "pin_reading": ("选择这个字的读音", "Choose this character's reading"),
     "sent_to_model": ("**发送给模型的文本：** {text}", "**Sent to the model:** {text}"),

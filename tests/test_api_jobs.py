@@ -95,6 +95,10 @@ def test_readings_show_candidates_for_polyphones(url):
     assert chars[1]["pinyin"] == "háng" and chars[5]["pinyin"] == "xíng"  # 银行 vs 说行
     assert not chars[0]["is_polyphone"] and chars[0]["candidates"] == ["yín"]
     assert {1, 2, 5, 7} <= set(body["polyphones"]) and 0 not in body["polyphones"]
+    # the context model's confidence, candidates ordered by it, and its load time
+    assert body["model_load_seconds"] > 0
+    assert 0.5 < chars[5]["confidence"] <= 1 and chars[5]["candidates"][0] == "xíng" and not chars[5]["low_confidence"]
+    assert len(chars[5]["scores"]) == len(chars[5]["candidates"])
 
 
 def test_pin_round_trip(url):

@@ -5,6 +5,7 @@ import soundfile as sf
 
 from studio.engine import Engine
 from studio.errors import InputError
+from studio.text import pinyin_report
 from studio.ui.controls import delivery_from, model_text_markdown, reading_candidates, reading_highlights
 from studio.ui.voice_tab import analyse_clip, trimmed_reference, waveform_image
 from tests.audio_fixtures import utterance
@@ -21,7 +22,9 @@ def test_highlights_map_one_to_one_onto_the_text_and_mark_polyphones(engine):
     highlights = reading_highlights(engine, text)
     assert "".join(char for char, _ in highlights) == text
     labels = dict(enumerate(label for _, label in highlights))
-    assert labels[1] == "zhǎng"  # 长 in 长大 predicted in context
+    # 长 in 长大 predicted in context; ⚠ when the model and the word data disagree (they do here)
+    flagged = {e["position"] for e in pinyin_report(text) if e["low_confidence"]}
+    assert labels[1] == ("⚠zhǎng" if 1 in flagged else "zhǎng")
     assert labels[8] == "📌cháng"  # the pinned one shows its pin
     assert labels[0] is None or labels[0] == "tā"
     assert labels[9] is None  # the pin's own parenthesis is plain text

@@ -160,22 +160,25 @@ def _model_scores(lookup: str, positions: list[int]) -> dict[int, context_model.
         return {}
     model = context_model.get_model()
     wanted = [i for i in positions if model.covers(lookup[i])]
-    out: dict[int, context_model.Prediction] = {}
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(lookup)]
-    bounds = list(zip(starts, [*starts[1:], len(lookup)], strict=False))
+    runs: list[tuple[int, int, list[int]]] = []
     k = 0
-    for start, end in bounds:
+    for start, end in zip(starts, [*starts[1:], len(lookup)], strict=True):
         inside = []
         while k < len(wanted) and wanted[k] < end:
             inside.append(wanted[k])
             k += 1
-        # an over-long run is read in windows of MAX_RUN centred on nothing in particular: cut, not dropped
+        # an over-long sentence is read in windows of MAX_RUN characters
         for lo in range(start, end, context_model.MAX_RUN):
             hi = min(end, lo + context_model.MAX_RUN)
             here = [i - lo for i in inside if lo <= i < hi]
             if here:
-                for pos, pred in model.predict(lookup[lo:hi], here).items():
-                    out[pos + lo] = pred
+                runs.append((lo, hi, here))
+    predictions = model.predict_many([(lookup[lo:hi], here) for lo, hi, here in runs])
+    out: dict[int, context_model.Prediction] = {}
+    for (lo, _, _), found in zip(runs, predictions, strict=True):
+        for pos, prediction in found.items():
+            out[pos + lo] = prediction
     return out
 
 

@@ -1,6 +1,7 @@
 """Text engine: readings of Chinese text, pins, pronunciation dictionary, normalisation, splitting.
 
-Pure Python over pypinyin; no model, no UI. Start from
+Python over pypinyin and a small numpy polyphone model (g2pM's weights,
+loaded on first use; :mod:`studio.text.model`); no TTS model, no UI. Start from
 :func:`prepare_text` (text -> model text) and :func:`split_text` (long text ->
 segments); :func:`pinyin_report` serves a CLI or pinyin editor.
 """

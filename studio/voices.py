@@ -458,7 +458,7 @@ class VoiceLibrary(AliasMixin):
             for entry in self.root.iterdir():
                 if entry.name.startswith(".tmp-"):
                     shutil.rmtree(entry, ignore_errors=True)
-                elif entry.is_dir() and not entry.name.startswith("."):
+                elif entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."):
                     for part in (*entry.glob(".*.part"), *entry.glob("*/.*.part")):
                         part.unlink(missing_ok=True)
         except OSError as exc:
@@ -492,14 +492,24 @@ class VoiceLibrary(AliasMixin):
         except OSError as exc:
             raise _storage_error(exc, self.root) from exc
         for entry in entries:
-            if not entry.name.startswith(".") and entry.is_dir():
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                # A link to a folder elsewhere would make that folder's files a voice: refused like a linked clip.
+                log.warning("skipping %s: a voice folder may not be a symbolic link", entry.name)
+                continue
+            if entry.is_dir():
                 yield entry
 
     @staticmethod
     def _read(folder: Path) -> Voice:
         try:
-            data = json.loads((folder / "profile.json").read_text(encoding="utf-8"))
-            return _parse_profile(data, folder)
+            if folder.is_symlink() or (folder / "profile.json").is_symlink():
+                raise ValueError("a voice folder and its profile may not be symbolic links")
+            voice = _parse_profile(json.loads((folder / "profile.json").read_text(encoding="utf-8")), folder)
+            if any((folder / c.file).is_symlink() for c in voice.clips):
+                raise ValueError("a clip file may not be a symbolic link")
+            return voice
         except (OSError, ValueError, InputError) as exc:
             raise StorageError(
                 zh=f"声音文件夹“{folder.name}”已损坏（profile.json 无法读取）。可以删除这个文件夹，或从导出的备份重新导入。",

@@ -638,3 +638,30 @@ def test_unsafe_model_keys_are_refused(lib, prepared, key):
     _make(lib, prepared)
     with pytest.raises(InputError, match="model key"):
         lib.save_prompt("小明", key, _prompt())
+
+
+def test_a_voice_folder_that_is_a_symbolic_link_is_refused(lib, prepared, tmp_path):
+    """A link in the library to a voice folder elsewhere is neither listed nor used, like a linked clip."""
+    _make(lib, prepared, "本地")
+    elsewhere = VoiceLibrary(tmp_path / "elsewhere")
+    outside = _make(elsewhere, prepared, "外面")
+    (lib.root / "outside").symlink_to(outside.path, target_is_directory=True)
+    assert [v.name for v in lib.list()] == ["本地"]
+    assert not lib.exists("外面") and not lib.exists("outside")
+    with pytest.raises(NotFoundError):
+        lib.clip_path("外面")
+    with pytest.raises(NotFoundError):
+        lib.delete("外面")
+    assert (outside.path / "profile.json").is_file()  # the linked folder is left alone
+
+
+def test_a_voice_whose_clip_file_is_a_symbolic_link_is_refused(lib, prepared, tmp_path):
+    voice = _make(lib, prepared, "片段")
+    secret = tmp_path / "secret.wav"
+    clip = voice.path / voice.clip().file
+    secret.write_bytes(clip.read_bytes())
+    clip.unlink()
+    clip.symlink_to(secret)
+    assert lib.list() == []
+    with pytest.raises(NotFoundError):
+        lib.clip_path("片段")

@@ -355,7 +355,8 @@ def _launch(host: str, port: int, open_browser: bool, share: bool, key: str | No
         inbrowser=open_browser,
         share=share,
         max_file_size="200mb",
-        show_error=True,
+        # Only the studio's own messages reach a client; other exceptions' text (paths, errno) stays in the log.
+        show_error=False,
         # Only generated outputs may be served by path; people's voices, models, logs and settings never.
         allowed_paths=[str(outputs_dir())],
         blocked_paths=[str(voices_dir()), str(models_dir()), str(logs_dir()), str(Settings.path())],

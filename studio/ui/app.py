@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from .. import desktop, space
@@ -14,6 +16,8 @@ from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
 from .takes_tab import build_takes_tab, take_rows
 from .voice_tab import build_voice_tab, library_rows
+
+log = logging.getLogger(__name__)
 
 #: Requests waiting beyond this are refused with a "queue full" message.
 QUEUE_SIZE = 32
@@ -38,7 +42,8 @@ def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
         try:
             running["server"] = serve_in_thread(ctx.engine, "127.0.0.1", int(number))
         except (OSError, RuntimeError, SystemExit) as exc:
-            raise gr.Error(t("api_failed", lang, port=int(number), error=exc)) from exc
+            log.warning("could not start the HTTP API on port %s", number, exc_info=True)
+            raise gr.Error(t("api_failed", lang, port=int(number)), print_exception=False) from exc
         return t("api_running", lang, url=running["server"].url)
 
     switch.input(toggle, [lang_state, switch, port], [status], api_visibility="private")

@@ -85,11 +85,18 @@ class UiContext:
             token.cancel()
 
 
+def internal_error_message(lang: str) -> str:
+    """What a client is told about an error the studio did not expect: no exception text, where to look."""
+    if lang == "zh":
+        return "内部错误：操作没有完成，详情已写入日志。请重试；如果再次出现，请把日志附在问题报告里。"
+    return "Internal error: the action did not complete; the details are in the log. Try again, and attach the log to a bug report if it happens again."
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn a :class:`StudioError` into ``gr.Error`` in the session's language: the UI's one mapping.
 
     The wrapped handler must take ``lang`` as its first argument. Unexpected
-    errors are logged and shown as a short message; the app keeps running.
+    errors are logged and shown as one fixed message without their text; the app keeps running.
     """
 
     @functools.wraps(fn)
@@ -101,9 +108,9 @@ def user_errors(fn: Callable) -> Callable:
         except gr.Error:
             raise
         except Exception as exc:
+            # The exception's text may name server files or tell whether they exist: it goes to the log only.
             log.exception("unexpected error in %s", fn.__name__)
-            message = "内部错误：" if lang == "zh" else "Internal error: "
-            raise gr.Error(f"{message}{type(exc).__name__}: {exc}") from exc
+            raise gr.Error(internal_error_message(lang), print_exception=False) from exc
 
     return wrapper
 

@@ -56,8 +56,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "api_running": ("HTTP 接口已开启：{url}（文档：{url}/docs）", "HTTP API running at {url} (docs: {url}/docs)"),
     "api_stopped": ("HTTP 接口已关闭。", "HTTP API stopped."),
     "api_failed": (
-        "无法在端口 {port} 开启 HTTP 接口：{error}。请换一个端口。",
-        "Cannot serve the HTTP API on port {port}: {error}. Try another port.",
+        "无法在端口 {port} 开启 HTTP 接口（端口可能已被占用，详情见日志）。请换一个端口。",
+        "Cannot serve the HTTP API on port {port} (it may be in use; details in the log). Try another port.",
     ),
     "tab_takes": ("历史记录", "Takes"),
     "check_file": ("检查文件是否由本工作室生成（水印）", "Check a file for the studio's watermark"),

@@ -249,7 +249,14 @@ def install(demo, limits: SpaceLimits | None = None, store: SessionStorage | Non
 
     def end_session(request: gr.Request) -> None:
         store.forget(request)
+        forget_files = getattr(demo, "forget_session", None)  # the visitor's uploads and outputs in Gradio's cache
+        if forget_files is not None:
+            forget_files(getattr(request, "session_hash", None))
 
+    # Gradio passes the request only to a parameter whose annotation resolves to gr.Request. This module
+    # imports gradio lazily and postpones annotations, so the string "gr.Request" would not resolve: the
+    # handler would get no argument and fail, leaving the visitor's folder behind until the sweep.
+    end_session.__annotations__["request"] = gr.Request
     demo.unload(end_session)
     demo.delete_cache = (limits.sweep_every_s, limits.session_ttl_s)
     demo.queue(max_size=limits.queue_size)
@@ -267,7 +274,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None, limits: Spac
         "server_port": port or int(os.environ.get("GRADIO_SERVER_PORT", SPACE_PORT)),
         "max_file_size": limits.max_file_size,
         "allowed_paths": [],
-        "show_error": True,
+        "show_error": False,  # the studio's own messages only; other exceptions' text stays in the log
         "share": False,
     }
 

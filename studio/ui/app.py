@@ -11,6 +11,7 @@ from ..engine import Engine
 from ..quiet import quiet_library_warnings
 from .common import UiContext, user_errors
 from .dubbing_tab import build_dubbing_tab
+from .files import StudioBlocks
 from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
 from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
@@ -56,8 +57,9 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
     default_lang = (
         ctx.engine.manager.settings.language if ctx.engine.manager.settings.language in ("zh", "en") else "zh"
     )
-    with gr.Blocks(title="Qwen Voice Studio", analytics_enabled=False) as demo:
+    with StudioBlocks(title="Qwen Voice Studio", analytics_enabled=False) as demo:
         lang_state = gr.State(default_lang)
+        demo.language_state, demo.default_language = lang_state, default_lang
         with gr.Row():
             ctx.loc(gr.Markdown(t("title", "zh")), value="title")
             switch = ctx.loc(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
 from ..audio import load_audio
-from ..errors import InputError
+from ..errors import InputError, StudioError
 from ..export import FORMATS, SAMPLE_RATES, Tags, export_audio
 from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
 from .controls import sampling_from
+from .files import scratch_folder
 from .i18n import t
 
 HEADERS = ["id", "time", "kind", "voice", "text", "seconds", "seed", "★"]
@@ -79,6 +77,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         export = ctx.loc(gr.Button(t("download_take", "zh"), size="sm"), value="download_take")
     download = ctx.loc(gr.File(label=t("download_take", "zh")), label="download_take")
     status = gr.Markdown()
+    shown = gr.State("")  # the id of the take in the player
     with ctx.loc(gr.Accordion(t("check_file", "zh"), open=False), label="check_file"):
         suspect = ctx.loc(gr.File(label=t("check_file_input", "zh")), label="check_file_input")
         check = ctx.loc(gr.Button(t("check_file", "zh"), size="sm"), value="check_file")
@@ -99,13 +98,26 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     def rows(request: gr.Request):
         return take_rows(ctx.takes(request))
 
-    @user_errors
-    def play(lang, take_id, request: gr.Request):
-        """Show the chosen take; the one shown before moves to the comparison player."""
-        if not (take_id or "").strip():
-            return None
-        audio = load_audio(ctx.takes(request).path(take_id))
+    def take_audio(history, take_id):
+        audio = load_audio(history.path(take_id))
         return audio_output(audio.samples, audio.sr)
+
+    @user_errors
+    def play(lang, take_id, before, request: gr.Request):
+        """Show the chosen take; the one shown before moves to the comparison player.
+
+        The take shown before is remembered by id on the server, never taken back from the browser as a file.
+        """
+        history = ctx.takes(request)
+        compared = None
+        if (before or "").strip() and before != take_id:
+            try:
+                compared = take_audio(history, before)
+            except StudioError:
+                compared = None  # deleted meanwhile
+        if not (take_id or "").strip():
+            return None, compared, before
+        return take_audio(history, take_id), compared, take_id
 
     def on_select(evt: gr.SelectData, current):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -131,7 +143,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         history = ctx.takes(request)
         take = history.get(take_id)
         audio = load_audio(history.path(take_id))
-        folder = Path(tempfile.mkdtemp(prefix="take-"))
+        folder = scratch_folder(request, "take-")
         tags = Tags(title=take.text[:60], voice=take.voice, model=take.model)
         path = export_audio(
             audio.samples, audio.sr, folder / f"{take.id}.{file_format}", sample_rate=int(sample_rate), tags=tags
@@ -158,9 +170,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         return audio_output(result.samples, result.sr), result_markdown(result, lang), take_rows(history), new.id
 
     table.select(on_select, [table], [chosen], **private)
-    chosen.change(lambda audio: audio, [player], [compare], **private).then(
-        play, [lang_state, chosen], [player], **private
-    )
+    chosen.change(play, [lang_state, chosen, shown], [player, compare, shown], **private)
     refresh.click(rows, None, [table], **private)
     star.click(toggle_star, [lang_state, chosen], [status, table], **private)
     delete.click(remove, [lang_state, chosen], [status, table, player], **private)

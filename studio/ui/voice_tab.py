@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 
@@ -14,6 +11,7 @@ from ..errors import InputError, StudioError
 from ..reference import IDEAL_MAX_S, best_window, detect_speech, prepare_reference, quality_report
 from .alias_panel import build_alias_panel
 from .common import UiContext, audio_output, escape_md, user_errors
+from .files import scratch_folder
 from .i18n import t
 
 _LEVEL_ICON = {"error": "❌", "warning": "⚠️", "ok": "✅"}
@@ -245,7 +243,7 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     @user_errors
     def on_export(lang, voice_name, request: gr.Request = None):
         library = ctx.library(request)
-        folder = Path(tempfile.mkdtemp(prefix="voice-export-"))
+        folder = scratch_folder(request, "voice-export-")
         return str(library.export(voice_name, folder / f"{library.get(voice_name).slug}.zip"))
 
     @user_errors

@@ -48,6 +48,23 @@ class AudioError(InputError):
     code = "invalid_audio"
 
 
+class ForeignFileError(InputError):
+    """A file a client names that it did not upload (or that is gone): one answer for every such case.
+
+    The same words whether the file exists elsewhere, is missing or cannot be read, so the answer tells
+    nothing about the server's files.
+    """
+
+    code = "foreign_file"
+
+    def __init__(self) -> None:
+        super().__init__(
+            zh="无法使用这个文件：它不是你在本页面上传的文件，或者已经过期。请重新上传。",
+            en="This file cannot be used: it is not a file you uploaded in this page, or it has expired. "
+            "Upload it again.",
+        )
+
+
 class NotFoundError(StudioError):
     """A named thing (voice, model, speaker, file) does not exist."""
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import InputError
+from ..errors import ForeignFileError
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +37,6 @@ MAX_FILES_PER_SESSION = 512
 MAX_SESSIONS = 4096
 #: Nesting followed when looking for file objects in an event's inputs (Gradio's own payloads are shallow).
 MAX_DEPTH = 32
-
-
-class ForeignFileError(InputError):
-    """A file input that is not a file this client uploaded, or that no longer exists."""
-
-    code = "foreign_file"
-
-    def __init__(self) -> None:
-        super().__init__(
-            zh="无法使用这个文件：它不是你在本页面上传的文件，或者已经过期。请重新上传。",
-            en="This file cannot be used: it is not a file you uploaded in this page, or it has expired. "
-            "Upload it again.",
-        )
 
 
 def file_paths(data: object) -> Iterator[str]:

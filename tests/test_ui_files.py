@@ -68,9 +68,13 @@ def foreign_call(url, demo, fn_index, path, session=None):
     return call(url, fn_index, data, session)
 
 
-def event(demo, name: str) -> int:
-    """The index of the event whose handler is called ``name``."""
-    (index,) = [i for i, fn in demo.fns.items() if getattr(fn.fn, "__name__", "") == name]
+def event(demo, name: str, module: str = "") -> int:
+    """The index of the event whose handler is called ``name`` (defined in a module whose name ends in ``module``)."""
+    (index,) = [
+        i
+        for i, fn in demo.fns.items()
+        if getattr(fn.fn, "__name__", "") == name and getattr(fn.fn, "__module__", "").endswith(module)
+    ]
     return index
 
 
@@ -295,3 +299,17 @@ def test_closing_the_tab_deletes_the_visitors_folder(space_app, tmp_path, monkey
     assert not folder.exists(), "the visitor's folder outlived the tab"
     assert not Path(upload).exists()  # the visitor's upload left Gradio's cache too
     assert len([p for p in store.root.iterdir() if p.is_dir()]) == 1  # the other visitor keeps theirs
+
+
+def test_visitors_do_not_share_dubbing_projects(space_app):
+    demo, url, store = space_app
+    alice, bob = uuid.uuid4().hex, uuid.uuid4().hex
+    table = {"headers": ["#", "id", "scene", "speaker", "text"], "data": [[1, "", "s1", "A", "爱丽丝的台词。"]]}
+    settings = ["dubbing/my-dub", table, {"headers": ["speaker", "voice"], "data": [["A", ""]]}, "", 0.4, 1.33]
+    ok, _ = call(url, event(demo, "do_save", "dubbing_tab"), [None, *settings, False, "wav"], alice)
+    assert ok, _
+    ok, shown = call(url, event(demo, "do_open"), [None, "dubbing/my-dub"], alice)
+    assert ok and shown[0]["data"][0][4] == "爱丽丝的台词。"
+    ok, shown = call(url, event(demo, "do_open"), [None, "dubbing/my-dub"], bob)  # the same default folder name
+    assert ok and "爱丽丝的台词。" not in json.dumps(shown, ensure_ascii=False)
+    assert (store.root / store.key(alice) / "outputs" / "dubbing" / "my-dub" / "project.json").is_file()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .. import space
 from ..dubbing.project import Line, Project, check_line, project_folder
 from ..errors import InputError
 from ..paths import outputs_dir
@@ -96,9 +97,19 @@ def apply_table(project: Project, table, voices_table) -> Project:
     return project
 
 
+def _outputs_root() -> Path:
+    """The studio's outputs folder; on a Space, the outputs of the visitor whose event is being served."""
+    if not space.enabled():
+        return outputs_dir()
+    from gradio.context import LocalContext  # the request of the running event (None outside one: refused)
+
+    return space.storage().outputs(LocalContext.request.get(None))
+
+
 def _folder(value: str) -> Path:
     # Confined to the outputs folder: no absolute path, "..", "~" or symbolic link (the UI may be remote).
-    return project_folder((value or "").strip() or _DEFAULT_FOLDER, outputs_dir())
+    # On a Space each visitor has their own, deleted with the rest of their files when the tab closes.
+    return project_folder((value or "").strip() or _DEFAULT_FOLDER, _outputs_root())
 
 
 def _open(folder: str) -> Project:

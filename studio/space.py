@@ -93,6 +93,16 @@ def check_text(text: str | None, limits: SpaceLimits | None = None) -> str:
     return text
 
 
+def check_operator_only(allowed: bool = False) -> None:
+    """Refuse, in Space mode, what only the machine's owner may do (name server folders, change settings)."""
+    if enabled() and not allowed:
+        raise InputError(
+            zh="在线演示不能选择服务器上的文件夹，也不能更改它的模型和设置。请从列表里选择模型，或使用桌面版。",
+            en="The online demo cannot use folders on its server or change its models and settings. "
+            "Pick a model from the list, or use the desktop app.",
+        )
+
+
 # --- ZeroGPU -------------------------------------------------------------------------------------
 
 

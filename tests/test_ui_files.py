@@ -313,3 +313,23 @@ def test_visitors_do_not_share_dubbing_projects(space_app):
     ok, shown = call(url, event(demo, "do_open"), [None, "dubbing/my-dub"], bob)  # the same default folder name
     assert ok and "爱丽丝的台词。" not in json.dumps(shown, ensure_ascii=False)
     assert (store.root / store.key(alice) / "outputs" / "dubbing" / "my-dub" / "project.json").is_file()
+
+
+def test_a_visitor_cannot_name_server_folders_as_models_or_change_settings(space_app, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    demo, url, _store = space_app
+    refusal = "在线演示不能选择服务器上的文件夹"
+    client = Client(url, verbose=False)
+    clip = handle_file(str(write_wav(tmp_path / "ref.wav")))
+    for folder in (str(tmp_path), "/nonexistent/model", "./models"):
+        with pytest.raises(AppError, match=refusal):
+            client.predict(ref=clip, transcript="参考。", txt="你好。", model_id=folder, api_name="/clone")
+    for name, data in (
+        ("do_use_folder", [None, "0.6b-base", str(tmp_path)]),
+        ("do_save", [None, "http://mirror.example", "cpu", "float32"]),
+        ("do_delete", [None, "0.6b-base"]),
+    ):
+        ok, error = call(url, event(demo, name, "models_tab"), data)
+        assert not ok and error.startswith(refusal), (name, error)

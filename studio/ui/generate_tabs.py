@@ -31,6 +31,10 @@ from .i18n import t
 log = logging.getLogger(__name__)
 
 
+#: The model kind each generating tab needs.
+_KIND = {"clone": "base", "custom": "custom_voice", "design": "voice_design"}
+
+
 def model_choices(kind: str) -> list[tuple[str, str]]:
     """Dropdown choices for ``kind``: the official ids, plus STUDIO_MODEL when it is a folder."""
     choices = [(s.id, s.id) for s in MODELS if s.kind == kind]
@@ -162,6 +166,9 @@ def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, 
     """
     stored, unstored = own
     sampling_values, language, model, seed_value, normalize, duration, ratio, takes = shared
+    # On a Space a visitor picks from the list: a typed folder would load (or probe) a folder of the server.
+    offered = {value for _, value in model_choices(_KIND[kind])} | {ctx.engine.manager.default_model(_KIND[kind])}
+    space.check_operator_only((model or "").strip() in offered)
     stored = {**stored, "language": language, "model": model, "normalize": bool(normalize)}
     result = getattr(ctx.engine, kind)(
         text,

@@ -93,6 +93,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
 
     @user_errors
     def do_delete(lang, model_id):
+        space.check_operator_only()
         manager = ctx.engine.manager
         with manager.lock:
             if manager.loaded is not None and manager.loaded.key == model_id:
@@ -102,6 +103,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
 
     @user_errors
     def do_use_folder(lang, model_id, path):
+        space.check_operator_only()
         info = checkpoints.validate_checkpoint(path.strip())
         ctx.engine.manager.check_kind(info, get_spec(model_id).kind)
         settings.local_models[model_id] = str(info.path)
@@ -110,6 +112,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
 
     @user_errors
     def do_save(lang, endpoint_value, device_value, dtype_value):
+        space.check_operator_only()
         from ..device import choose_placement
 
         choose_placement(ctx.engine.manager.capabilities, device_value, dtype_value)  # refuse an impossible choice

@@ -151,7 +151,7 @@ def test_every_file_event_refuses_files_the_client_did_not_upload(desktop_app, p
 
 def test_missing_and_unreadable_files_answer_alike_without_exception_text(desktop_app, planted):
     demo, url = desktop_app
-    save = event(demo, "on_save")
+    save = event(demo, "on_save", "voice_tab")
     answers = []
     for path in (planted["missing"], planted["unreadable"], "/nonexistent/x.wav", "http://127.0.0.1:1/a.wav"):
         ok, error = call(url, save, [None, file_data(path), None, "甲", "参考文字。", "auto", "", True])
@@ -173,12 +173,12 @@ def test_real_uploads_and_the_apps_own_outputs_still_work(desktop_app, tmp_path)
     assert "我的声音" in status and rows["data"][0][0] == "我的声音"
     # The exported archive (an output) goes back into the import button of the same session...
     session = uuid.uuid4().hex
-    ok, (archive,) = call(url, event(demo, "on_export"), [None, "我的声音"], session)
+    ok, (archive,) = call(url, event(demo, "on_export", "voice_tab"), [None, "我的声音"], session)
     assert ok and archive["path"].endswith(".zip")
-    ok, _ = call(url, event(demo, "on_import"), [None, archive, "另一个"], session)
+    ok, _ = call(url, event(demo, "on_import", "voice_tab"), [None, archive, "另一个"], session)
     assert ok, _
     # ...but not into another session's: a file given to one visitor is not another's to name.
-    ok, error = call(url, event(demo, "on_import"), [None, archive, "第三个"], uuid.uuid4().hex)
+    ok, error = call(url, event(demo, "on_import", "voice_tab"), [None, archive, "第三个"], uuid.uuid4().hex)
     assert not ok and error == REFUSAL["zh"]
     from studio.paths import voices_dir
     from studio.voices import VoiceLibrary
@@ -191,7 +191,9 @@ def test_the_refusal_speaks_the_pages_language(desktop_app, planted):
     session = uuid.uuid4().hex
     ok, _ = call(url, event(demo, "switch_language"), ["en"], session)
     assert ok
-    ok, error = call(url, event(demo, "check_upload"), [None, file_data(planted["in_gradio_cache"])], session)
+    ok, error = call(
+        url, event(demo, "check_upload", "takes_tab"), [None, file_data(planted["in_gradio_cache"])], session
+    )
     assert not ok and error == REFUSAL["en"]
 
 
@@ -206,7 +208,7 @@ def test_unexpected_errors_reach_the_client_without_their_text(desktop_app, monk
 
     VoiceLibrary(voices_dir()).create("导出", (MODEL_SR, voiced_clip(3.0)), "参考文字。", consent=True)
     monkeypatch.setattr(VoiceLibrary, "export", broken)  # the app runs in this process: its next export fails
-    ok, error = call(url, event(demo, "on_export"), [None, "导出"])
+    ok, error = call(url, event(demo, "on_export", "voice_tab"), [None, "导出"])
     assert not ok and error.startswith("内部错误")
     assert "secret" not in error and "Errno" not in error and "FileNotFound" not in error
 
@@ -221,11 +223,11 @@ def test_a_voice_folder_that_is_a_link_is_neither_listed_nor_used(desktop_app, t
     elsewhere = VoiceLibrary(tmp_path / "elsewhere")
     linked = elsewhere.create("链接", (MODEL_SR, voiced_clip(3.0, seed=1)), "别处的声音。", consent=True)
     (library.root / "linked").symlink_to(linked.path, target_is_directory=True)
-    ok, (rows,) = call(url, event(demo, "on_search"), [None, ""])
+    ok, (rows,) = call(url, event(demo, "on_search", "voice_tab"), [None, ""])
     assert ok and [row[0] for row in rows["data"]] == ["真的"]
-    ok, preview = call(url, event(demo, "on_preview"), ["链接"])
+    ok, preview = call(url, event(demo, "on_preview", "voice_tab"), ["链接"])
     assert ok and preview == [None]  # no clip of the linked folder is played
-    ok, error = call(url, event(demo, "on_export"), [None, "链接"])
+    ok, error = call(url, event(demo, "on_export", "voice_tab"), [None, "链接"])
     assert not ok and "链接" in error and "找不到" in error
 
 
@@ -250,7 +252,7 @@ def space_app(tmp_path, monkeypatch):
 
 def test_a_visitor_cannot_save_a_server_file_as_their_voice(space_app, planted):
     demo, url, store = space_app
-    save = event(demo, "on_save")
+    save = event(demo, "on_save", "voice_tab")
     for path in planted.values():
         ok, error = call(url, save, [None, file_data(path), None, "偷来的", "参考文字。", "auto", "", True])
         assert not ok and error == REFUSAL["zh"]
@@ -284,7 +286,7 @@ def test_closing_the_tab_deletes_the_visitors_folder(space_app, tmp_path, monkey
     ).json()[0]
     ok, _ = call(
         url,
-        event(demo, "on_save"),
+        event(demo, "on_save", "voice_tab"),
         [None, file_data(upload), None, "我", "参考文字。", "auto", "", True],
         session,
     )
@@ -308,9 +310,11 @@ def test_visitors_do_not_share_dubbing_projects(space_app):
     settings = ["dubbing/my-dub", table, {"headers": ["speaker", "voice"], "data": [["A", ""]]}, "", 0.4, 1.33]
     ok, _ = call(url, event(demo, "do_save", "dubbing_tab"), [None, *settings, False, "wav"], alice)
     assert ok, _
-    ok, shown = call(url, event(demo, "do_open"), [None, "dubbing/my-dub"], alice)
+    ok, shown = call(url, event(demo, "do_open", "dubbing_tab"), [None, "dubbing/my-dub"], alice)
     assert ok and shown[0]["data"][0][4] == "爱丽丝的台词。"
-    ok, shown = call(url, event(demo, "do_open"), [None, "dubbing/my-dub"], bob)  # the same default folder name
+    ok, shown = call(
+        url, event(demo, "do_open", "dubbing_tab"), [None, "dubbing/my-dub"], bob
+    )  # the same default folder name
     assert ok and "爱丽丝的台词。" not in json.dumps(shown, ensure_ascii=False)
     assert (store.root / store.key(alice) / "outputs" / "dubbing" / "my-dub" / "project.json").is_file()
 

@@ -5,9 +5,10 @@ first Generate (or from the Models tab), with progress shown.
 
 The same file is the desktop build's entry point and a Hugging Face Space's
 ``app_file``: ``--space`` (or the ``SPACE_ID`` variable a Space sets) turns on
-per-visitor storage and limits. ``python app.py doctor|clone|...`` runs the
-command line (``python -m studio``) instead of the UI, which is how the frozen
-build is used from a terminal.
+per-visitor storage and limits. ``python app.py COMMAND ...`` runs the command
+line (``python -m studio COMMAND ...``, every command of its table
+``studio.cli.COMMANDS``) instead of the UI, which is how the frozen build is
+used from a terminal.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ import multiprocessing
 import os
 import sys
 
-#: First arguments that mean "run the command line, not the UI".
-CLI_COMMANDS = ("clone", "custom", "design", "models", "download", "doctor", "make-test-checkpoint")
+
+def _prog() -> str:
+    """How the user started this program, for usage lines."""
+    return os.path.basename(sys.argv[0]) if getattr(sys, "frozen", False) else "python app.py"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the UI launcher."""
+    from studio.cli import COMMANDS
+
     parser = argparse.ArgumentParser(
+        prog=_prog(),
         description="Qwen Voice Studio (browser UI)",
-        epilog=f"command line: {' | '.join(CLI_COMMANDS)} (e.g. `doctor`, or `clone --help`)",
+        epilog=f"command line: {' | '.join(COMMANDS)} (e.g. `doctor`, or `clone --help`)",
     )
     parser.add_argument(
         "--host",
@@ -54,10 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line or build the UI and serve it until interrupted; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in CLI_COMMANDS:
-        from studio.cli import main as cli_main
+    if argv:  # the bare `python app.py` imports nothing of the command line
+        from studio import cli
 
-        return cli_main(argv)
+        if cli.is_command_line(argv):
+            return cli.main(argv, prog=_prog())
     args = parse_args(argv)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from studio import desktop, space

@@ -39,10 +39,11 @@ def engine_for(args):
 
 def _write_result(result, args, voice: str = "") -> None:
     from .export import Tags, export_audio
+    from .synthesis import NOT_SECONDS
 
     tags = Tags(title=Path(args.out).stem, voice=voice, model=result.model)
     path = export_audio(result.samples, result.sr, args.out, sample_rate=args.sample_rate, tags=tags)
-    timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k != "max_new_tokens")
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k not in NOT_SECONDS)
     print(f"{path}  {result.seconds:.2f} s of audio, seed {result.seed}, {result.model}  ({timing})")
     lang = user_language()
     if result.model_text:
@@ -476,46 +477,36 @@ def _emotion_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--intensity", type=float, default=0.5, help="emotion intensity 0-1 (default 0.5)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m studio", description="Qwen Voice Studio command line")
-    engine = parser.add_mutually_exclusive_group()
-    engine.add_argument(
-        "--remote",
-        metavar="URL",
-        help="for this command, generate on the remote speech server at URL (vLLM-Omni, another studio)",
+def _generating(sub, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A generating command's parser with the options every generating command takes."""
+    p = sub.add_parser(name, help=help_text)
+    text = p.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="text to speak")
+    text.add_argument("--text-file", help="UTF-8 file with the text to speak")
+    p.add_argument("--out", required=True, help="output audio file (.wav, .mp3, .flac, .ogg)")
+    p.add_argument("--sample-rate", type=int, choices=[24000, 44100, 48000], help="output rate (default 24000)")
+    p.add_argument("--language", default="Auto", help="Auto, Chinese, English, Japanese, ... (default Auto)")
+    p.add_argument(
+        "--model",
+        help="registry id (0.6b-base, 1.7b-base, 0.6b-custom, 1.7b-custom, 1.7b-design) "
+        "or a local checkpoint folder; default: STUDIO_MODEL or the registry default",
     )
-    engine.add_argument("--local", action="store_true", help="for this command, generate on this computer")
-    parser.add_argument("--remote-key", metavar="KEY", help="with --remote: its API key")
-    sub = parser.add_subparsers(dest="command", required=True)
+    p.add_argument("--seed", type=int, help="seed for a reproducible result")
+    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="override the device")
+    p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
+    p.add_argument("--duration", type=float, help="exact length of the result in seconds")
+    p.add_argument("--ratio", type=float, help="length as a ratio of the natural length (0.5-2.0)")
+    p.add_argument("--takes", type=int, default=1, help="with --duration: generate N takes, keep the closest")
+    p.add_argument("--loudness", type=float, default=-16.0, help="integrated loudness in LUFS (default -16)")
+    p.add_argument("--no-polish", action="store_true", help="leave loudness and peaks as generated")
+    p.add_argument("--no-normalize", action="store_true", help="read numbers and symbols as written")
+    p.add_argument("--no-watermark", action="store_true", help="leave out the inaudible studio watermark")
+    p.add_argument("--sampling", help="sampling preset from presets/sampling.json (default, stable, natural, ...)")
+    return p
 
-    def generating(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
-        text = p.add_mutually_exclusive_group(required=True)
-        text.add_argument("--text", help="text to speak")
-        text.add_argument("--text-file", help="UTF-8 file with the text to speak")
-        p.add_argument("--out", required=True, help="output audio file (.wav, .mp3, .flac, .ogg)")
-        p.add_argument("--sample-rate", type=int, choices=[24000, 44100, 48000], help="output rate (default 24000)")
-        p.add_argument("--language", default="Auto", help="Auto, Chinese, English, Japanese, ... (default Auto)")
-        p.add_argument(
-            "--model",
-            help="registry id (0.6b-base, 1.7b-base, 0.6b-custom, 1.7b-custom, 1.7b-design) "
-            "or a local checkpoint folder; default: STUDIO_MODEL or the registry default",
-        )
-        p.add_argument("--seed", type=int, help="seed for a reproducible result")
-        p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="override the device")
-        p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
-        p.add_argument("--duration", type=float, help="exact length of the result in seconds")
-        p.add_argument("--ratio", type=float, help="length as a ratio of the natural length (0.5-2.0)")
-        p.add_argument("--takes", type=int, default=1, help="with --duration: generate N takes, keep the closest")
-        p.add_argument("--loudness", type=float, default=-16.0, help="integrated loudness in LUFS (default -16)")
-        p.add_argument("--no-polish", action="store_true", help="leave loudness and peaks as generated")
-        p.add_argument("--no-normalize", action="store_true", help="read numbers and symbols as written")
-        p.add_argument("--no-watermark", action="store_true", help="leave out the inaudible studio watermark")
-        p.add_argument("--sampling", help="sampling preset from presets/sampling.json (default, stable, natural, ...)")
-        return p
 
-    p = generating("clone", "clone a voice from a reference clip (Base models)")
+def _add_clone(sub) -> None:
+    p = _generating(sub, "clone", "clone a voice from a reference clip (Base models)")
     p.add_argument("--voice", help="a saved voice (python -m studio voices list)")
     p.add_argument("--clip", help="with --voice: the tag of the clip to use (e.g. happy); default neutral")
     p.add_argument("--voice-audio", help="reference clip, 3-10 s ideal (instead of --voice)")
@@ -523,7 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x-vector-only", action="store_true", help="use only the speaker embedding (no transcript)")
     p.set_defaults(func=cmd_clone)
 
-    p = generating("custom", "speak with a preset speaker (CustomVoice models)")
+
+def _add_custom(sub) -> None:
+    p = _generating(sub, "custom", "speak with a preset speaker (CustomVoice models)")
     p.add_argument(
         "--speaker", required=True, help="Vivian, Serena, Uncle_Fu, Dylan, Eric, Ryan, Aiden, Ono_Anna, Sohee"
     )
@@ -531,11 +524,15 @@ def build_parser() -> argparse.ArgumentParser:
     _emotion_options(p)
     p.set_defaults(func=cmd_custom)
 
-    p = generating("design", "make a voice from a description (VoiceDesign model)")
+
+def _add_design(sub) -> None:
+    p = _generating(sub, "design", "make a voice from a description (VoiceDesign model)")
     p.add_argument("--description", required=True, help="what the voice sounds like")
     _emotion_options(p)
     p.set_defaults(func=cmd_design)
 
+
+def _add_pinyin(sub) -> None:
     p = sub.add_parser("pinyin", help="show the readings the studio predicts and the text sent to the model")
     p.add_argument("text", nargs="?", help="the text (or --text / --text-file)")
     p.add_argument("--text", dest="text_option", help=argparse.SUPPRESS)
@@ -545,25 +542,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-normalize", action="store_true")
     p.set_defaults(func=cmd_pinyin)
 
-    add_voices_parser(sub)
-    add_remote_parser(sub)
 
+def _add_check(sub) -> None:
     p = sub.add_parser("check", help="does a file carry the studio's watermark or AI-generated tag? (exit 1 if not)")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_check)
 
+
+def _add_models(sub) -> None:
     p = sub.add_parser("models", help="list the official checkpoints and their state")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
+
+def _add_download(sub) -> None:
     p = sub.add_parser("download", help="download an official checkpoint")
     p.add_argument("model", help="registry id, e.g. 0.6b-base")
     p.add_argument("--endpoint", help="hub mirror, e.g. https://hf-mirror.com")
     p.set_defaults(func=cmd_download)
 
+
+def _add_doctor(sub) -> None:
     p = sub.add_parser("doctor", help="check the install: python, torch, device, memory, checkpoints")
     p.set_defaults(func=cmd_doctor)
 
+
+def _add_make_test_checkpoint(sub) -> None:
     p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
     p.add_argument("out_dir")
     p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design"])
@@ -576,11 +580,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_make_test_checkpoint)
 
-    from .api.cli import add_serve_parser
-    from .dubbing.cli import add_dub_parser
 
-    add_serve_parser(sub)
-    add_dub_parser(sub)
+#: The one command table: every subcommand of ``python -m studio``, in ``--help`` order, with the function
+#: ("module:function", imported only when the parser is built) that adds its parser. ``app.py`` (the desktop
+#: build's entry point) hands exactly these names to :func:`main`, so a command added here works there too.
+COMMANDS: dict[str, str] = {
+    "clone": "studio.cli:_add_clone",
+    "custom": "studio.cli:_add_custom",
+    "design": "studio.cli:_add_design",
+    "pinyin": "studio.cli:_add_pinyin",
+    "voices": "studio.cli:add_voices_parser",
+    "remote": "studio.cli:add_remote_parser",
+    "check": "studio.cli:_add_check",
+    "models": "studio.cli:_add_models",
+    "download": "studio.cli:_add_download",
+    "doctor": "studio.cli:_add_doctor",
+    "make-test-checkpoint": "studio.cli:_add_make_test_checkpoint",
+    "serve": "studio.api.cli:add_serve_parser",
+    "dub": "studio.dubbing.cli:add_dub_parser",
+}
+#: Options of ``python -m studio`` itself (before the command), also routed to the command line by app.py.
+GLOBAL_OPTIONS = ("--remote", "--remote-key", "--local")
+
+
+def is_command_line(argv: list[str]) -> bool:
+    """True when ``argv`` (without the program) is a ``python -m studio`` invocation: a command or a global option."""
+    return bool(argv) and (argv[0] in COMMANDS or argv[0].split("=", 1)[0] in GLOBAL_OPTIONS)
+
+
+def build_parser(prog: str = "python -m studio") -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (:data:`COMMANDS`)."""
+    import importlib
+
+    parser = argparse.ArgumentParser(prog=prog, description="Qwen Voice Studio command line")
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument(
+        "--remote",
+        metavar="URL",
+        help="for this command, generate on the remote speech server at URL (vLLM-Omni, another studio)",
+    )
+    engine.add_argument("--local", action="store_true", help="for this command, generate on this computer")
+    parser.add_argument("--remote-key", metavar="KEY", help="with --remote: its API key")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for target in COMMANDS.values():
+        module, function = target.split(":")
+        getattr(importlib.import_module(module), function)(sub)
     return parser
 
 
@@ -598,9 +642,9 @@ def _engine_override(args) -> dict[str, str]:
     return override
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (2 for a user error)."""
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m studio") -> int:
+    """Run the command line; return the exit code (2 for a user error). ``prog`` names it in help and errors."""
+    args = build_parser(prog).parse_args(argv)
     saved = {}
     try:
         override = _engine_override(args)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import soundfile as sf
 
+from tests.cli_commands import command_paths
 from tests.conftest import ROOT, free_port
 
 
@@ -82,6 +83,16 @@ def test_frozen_help_names_the_ui_options_and_the_commands(frozen_app, tmp_path)
     out = _run(frozen_app, "--help", home=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "--no-browser" in out.stdout and "doctor" in out.stdout and "clone" in out.stdout
+
+
+def test_frozen_build_runs_every_command(frozen_app, tmp_path):
+    # Each command and sub-command of `python -m studio` (listed from its table) through the frozen program.
+    failed = []
+    for path in command_paths():
+        out = _run(frozen_app, *path, "--help", home=tmp_path, timeout=120)
+        if out.returncode != 0 or f" {' '.join(path)} [-h]" not in out.stdout:
+            failed.append(f"{' '.join(path)}: exit {out.returncode}: {out.stderr[-500:]}")
+    assert not failed, "\n".join(failed)
 
 
 def test_frozen_doctor_imports_torch_and_qwen_tts(frozen_app, tmp_path):

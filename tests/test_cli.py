@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from tests.cli_commands import command_paths
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -216,3 +217,49 @@ def test_voices_library_then_clone_with_a_saved_voice_as_mp3(tmp_path, studio_ho
     run_cli("voices", "remove", "Anna", env=env)
     run_cli("voices", "import", str(archive), "--name", "Anna 2", env=env)
     assert "Anna 2" in run_cli("voices", "list", env=env).stdout
+
+
+def test_the_command_table_is_the_parser():
+    from studio.cli import COMMANDS, GLOBAL_OPTIONS, build_parser, is_command_line
+
+    top = [path[0] for path in command_paths() if len(path) == 1]
+    assert top == list(COMMANDS)  # every command comes from the table, none added beside it
+    options = {s for a in build_parser()._actions for s in a.option_strings} - {"-h", "--help"}
+    assert options == set(GLOBAL_OPTIONS)
+    assert all(is_command_line([name, "--help"]) for name in COMMANDS)
+    assert is_command_line(["--remote=http://gpu:8091", "clone"]) and is_command_line(["--local", "doctor"])
+    assert not any(is_command_line(argv) for argv in ([], ["--port", "7861"], ["--no-browser"], ["--space"]))
+
+
+def test_every_command_runs_through_app_py_as_through_python_m_studio(capsys):
+    # app.py is the desktop build's entry point: each command and sub-command gives the same help there.
+    import app
+    from studio import cli
+
+    def help_text(main, path) -> str:
+        with pytest.raises(SystemExit) as exited:
+            main([*path, "--help"])
+        assert exited.value.code == 0, path
+        return " ".join(capsys.readouterr().out.split())
+
+    paths = command_paths()
+    assert len(paths) > len(cli.COMMANDS)  # the voices and remote groups' own commands too
+    for path in paths:
+        through_app = help_text(app.main, path)
+        assert through_app.startswith(f"usage: python app.py {' '.join(path)}")
+        expected = help_text(cli.main, path).replace("python -m studio", "PROG")
+        assert through_app.replace("python app.py", "PROG").replace("python -m studio", "PROG") == expected
+
+
+def test_app_py_runs_the_command_line_as_a_user_starts_it():
+    serve = subprocess.run(
+        [sys.executable, "app.py", "serve", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert serve.returncode == 0 and "--api-key" in serve.stdout, serve.stderr
+    launcher = subprocess.run(
+        [sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    from studio.cli import COMMANDS
+
+    assert launcher.returncode == 0 and "--no-browser" in launcher.stdout
+    assert all(name in launcher.stdout for name in COMMANDS)

@@ -22,7 +22,7 @@ from .models import LoadedModel, ModelManager, out_of_memory_error, spec_for
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import SPEAKERS, normalize_language
 from .style import compose_instruction
-from .synthesis import Sampling, SynthesisResult, run_generation
+from .synthesis import Sampling, SynthesisResult, accel_notes, run_generation
 from .timing import MIN_STRETCH, fit_to_duration, resolve_target
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ class Engine:
                 voice_clone_prompt=prompt,
             )
         for result, warnings in zip(results, notes, strict=True):
-            result.notes = list(warnings) + _remote_notes(remote, sampling, blend)
+            result.notes = list(warnings) + _remote_notes(remote, sampling, blend) + accel_notes(result.timings)
         return results
 
     def _voice_prompt(
@@ -407,7 +407,7 @@ class Engine:
                 instruct=instruct or None,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes[0]) + _remote_notes(remote, sampling)
+            result.notes = list(notes[0]) + _remote_notes(remote, sampling) + accel_notes(result.timings)
             return result
 
     def design(
@@ -455,7 +455,7 @@ class Engine:
                 language=language,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes[0]) + _remote_notes(remote, sampling)
+            result.notes = list(notes[0]) + _remote_notes(remote, sampling) + accel_notes(result.timings)
             return result
 
     # -- shared ----------------------------------------------------------------------------------

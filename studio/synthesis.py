@@ -9,6 +9,8 @@ Generation goes through :mod:`studio.accel`'s exact accelerations (same seed,
 same codes, same audio to float rounding) unless :data:`ACCELERATE` is False or
 ``STUDIO_ACCEL=0``. The approximate int8 weights are opt-in only
 (``STUDIO_INT8=1``), and results made with them say so in their timings.
+Where this CPU's self-check kept bf16 layers unpacked (see :mod:`studio.accel.exactness`),
+the timings count them; :func:`accel_notes` turns both into notes shown with a result.
 """
 
 from __future__ import annotations
@@ -199,5 +201,39 @@ def run_generation(
     with step_monitor(tts, cap, progress, cancel, model_label):
         wavs, sr = accel.generate(tts, method, **kwargs) if fast else getattr(tts, method)(**kwargs)
     elapsed = time.perf_counter() - started
+    if fast:
+        plain = sum(accel.exactness_report(tts).values())
+        if plain:
+            timings["bf16_plain_layers"] = float(plain)
     wavs = [np.asarray(w, dtype=np.float32).reshape(-1) for w in wavs]
     return wavs, int(sr), seed, {"generate": elapsed, "max_new_tokens": float(cap), **timings}
+
+
+#: Keys of run_generation's timings that are counts or flags, not seconds.
+NOT_SECONDS = frozenset({"max_new_tokens", "int8_approximate", "bf16_plain_layers"})
+
+
+def accel_notes(timings: dict[str, float]) -> list:
+    """Notes for a result about how it was computed: approximate int8, or bf16 packing left off on this CPU."""
+    from .text import TextWarning
+
+    notes = []
+    if timings.get("int8_approximate"):
+        notes.append(
+            TextWarning(
+                "int8_approximate",
+                zh="使用了近似的 int8 权重：结果与原模型（及 qwen-tts）不同。",
+                en="Made with the approximate int8 weights: not the same result as the exact model (or qwen-tts).",
+            )
+        )
+    if timings.get("bf16_plain_layers"):
+        notes.append(
+            TextWarning(
+                "bf16_packing_off",
+                zh="此 CPU 上打包的 bf16 权重与未打包时的结果不能逐位一致，部分层（或其长输入）已改用未打包的权重："
+                "结果与 qwen-tts 相同，速度稍慢。",
+                en="On this CPU, packed bf16 weights are not bit-identical to plain ones, so some layers (or their "
+                "long inputs) used the plain weights: same result as qwen-tts, a little slower.",
+            )
+        )
+    return notes

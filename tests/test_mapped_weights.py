@@ -62,19 +62,19 @@ def test_packing_drops_the_original_pages_and_changes_no_output(tiny_base_bf16):
         return wavs[0]
 
     before = speak()
-    linear_bytes = sum(
-        m.weight.nbytes for m in tts.model.talker.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None
-    )
-    for m in tts.model.talker.modules():  # every weight resident, as after real use
-        if isinstance(m, torch.nn.Linear):
-            m.weight.data.float().sum()
+    linears = [m for m in tts.model.talker.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None]
+    weight_bytes = {id(m): m.weight.nbytes for m in linears}
+    for m in linears:  # every weight resident, as after real use
+        m.weight.data.float().sum()
     resident = _rss_file_kb()
     packed = accel.prepare(tts)
     if can_pack():
-        assert packed > 0 and all(is_packed(m) for m in tts.model.talker.modules() if isinstance(m, torch.nn.Linear))
+        # each layer packed, or left plain by this CPU's self-check with the reason kept
+        assert packed + sum(accel.exactness_report(tts).values()) >= len(linears)
+        packed_bytes = sum(weight_bytes[id(m)] for m in linears if is_packed(m))
         # the packed originals' pages are gone from the process (at least 80 %: pages shared with other tensors stay)
-        assert resident - _rss_file_kb() > 0.8 * linear_bytes / 1024
-    after = speak()  # packed kernels are bit-identical, and no tensor in use lost its pages
+        assert resident - _rss_file_kb() > 0.8 * packed_bytes / 1024
+    after = speak()  # packed only where bit-identical, and no tensor in use lost its pages
     assert torch.equal(torch.from_numpy(before), torch.from_numpy(after))
 
 

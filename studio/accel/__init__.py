@@ -7,8 +7,9 @@ seed the same codes and the same audio to float rounding, faster:
 - the code predictor's 15 sub-codes per frame run in a lean loop instead of a
   transformers ``generate`` call per frame (:mod:`.code_predictor`), its layers
   with stacked q/k/v and gate/up weights (:mod:`.layers`; ~100 MB more for 0.6B);
-- bf16 linear weights are packed once in oneDNN's blocked layout, bit-identical
-  results without the per-call reorder (:mod:`.packing`);
+- bf16 linear weights are packed once in oneDNN's blocked layout, without the
+  per-call reorder (:mod:`.packing`), for the weight shapes and call sizes where
+  a self-check on this CPU found them bit-identical (:mod:`.exactness`);
 - in-context clones decode only the new frames plus the convolutions' reach
   into the reference, instead of the whole reference again (:mod:`.decode`).
 
@@ -33,6 +34,7 @@ __all__ = [
     "Options",
     "accelerated",
     "configure_threads",
+    "exactness_report",
     "fast_generate_voice_clone",
     "generate",
     "prepare",
@@ -101,6 +103,7 @@ def prepare(tts, options: Options = Options()) -> int:
     """Pack the talker's (and code predictor's) bf16 linear weights, once per model; returns how many are packed.
 
     In place and memory-neutral; a no-op for float32 or without oneDNN bf16.
+    Shapes that fail this CPU's self-check stay plain (:func:`exactness_report` says why).
     ``packing.unpack_linears(tts.model.talker)`` undoes it.
     """
     import torch
@@ -117,6 +120,16 @@ def prepare(tts, options: Options = Options()) -> int:
             if pack_linears(part):
                 release_model_pages(tts)
     return sum(1 for module in talker.modules() if is_packed(module))
+
+
+def exactness_report(tts) -> dict[str, int]:
+    """Why this CPU's self-check kept some of ``tts``'s bf16 layers (or their long inputs) unpacked: reason -> layers.
+
+    Empty when every bf16 layer is packed for every call size (or nothing is bf16).
+    """
+    from .packing import plain_reasons
+
+    return plain_reasons(tts.model.talker)
 
 
 def _clone_prompt(tts, kwargs: dict) -> dict:

@@ -54,7 +54,7 @@ class Verdict:
         return None if self.large else SMALL_ROWS
 
 
-def _rows_differing(reference: Callable, candidate: Callable, hidden: torch.Tensor) -> int:
+def _outputs_differing(reference: Callable, candidate: Callable, hidden: torch.Tensor) -> int:
     with torch.inference_mode():
         return int((reference(hidden) != candidate(hidden)).sum())
 
@@ -83,7 +83,7 @@ def check(
 
     def probe(rows: int) -> tuple[int, int]:
         hidden = torch.randn((1, rows, in_features), generator=generator).to(dtype)
-        return _rows_differing(reference, candidate, hidden), rows
+        return _outputs_differing(reference, candidate, hidden), rows
 
     reason = ""
     try:

@@ -43,6 +43,9 @@ _TINY_ATTENTION = {
 }
 
 
+_TINY_TEXT_HIDDEN = 32
+
+
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -54,7 +57,9 @@ def _write_json(path: Path, data: dict) -> None:
 def _tiny_model_config(config: dict) -> dict:
     config = copy.deepcopy(config)
     talker = config["talker_config"]
-    talker.update(_TINY_ATTENTION, num_hidden_layers=2, text_hidden_size=64)
+    # text_hidden_size differs from hidden_size as in the real 0.6B (2048 vs 1024), so a path that
+    # forgets text_projection fails on the tiny checkpoints too.
+    talker.update(_TINY_ATTENTION, num_hidden_layers=2, text_hidden_size=_TINY_TEXT_HIDDEN)
     # mrope sections must add up to head_dim / 2.
     talker["rope_scaling"]["mrope_section"] = [6, 5, 5]
     talker["code_predictor_config"].update(_TINY_ATTENTION, num_hidden_layers=1, layer_types=["full_attention"])

@@ -87,14 +87,24 @@ def instruction_language(text: str, language: str) -> str:
     return "zh" if cjk * 2 >= len(text.strip()) else "en"
 
 
-def _speaker_name(speaker: str) -> str:
-    for name, _, _ in SPEAKERS:
+def _speaker_name(speaker: str, trained: tuple[str, ...] = ()) -> str:
+    """The preset (or ``trained``: the loaded checkpoint's own) speaker called ``speaker``, case-insensitively."""
+    for name in [n for n, _, _ in SPEAKERS] + list(trained):
         if speaker.strip().lower() == name.lower():
             return name
+    choices = ", ".join(trained or [n for n, _, _ in SPEAKERS])
     raise NotFoundError(
-        zh=f"没有名为 “{speaker}” 的预设音色。可选：{', '.join(n for n, _, _ in SPEAKERS)}。",
-        en=f"No preset speaker called '{speaker}'. Choose one of {', '.join(n for n, _, _ in SPEAKERS)}.",
+        zh=f"没有名为 “{speaker}” 的音色。可选：{choices}。",
+        en=f"No speaker called '{speaker}'. Choose one of {choices}.",
     )
+
+
+def _checkpoint_speakers(loaded) -> tuple[str, ...]:
+    """Speakers a loaded CustomVoice checkpoint knows (a fine-tuned one has its own)."""
+    try:
+        return tuple(str(s) for s in (loaded.tts.get_supported_speakers() or ()))
+    except Exception:  # a model object without the method: presets only
+        return ()
 
 
 class Engine:
@@ -380,13 +390,18 @@ class Engine:
         text = check_text(text)
         seed = _check_request(seed, delivery)
         model_texts, notes = self._model_texts([text], normalize)
-        speaker = _speaker_name(speaker)
+        is_preset = any(speaker.strip().lower() == n.lower() for n, _, _ in SPEAKERS)
+        speaker = _speaker_name(speaker) if is_preset else speaker.strip()
         language = normalize_language(language)
         model = self._model_for(model, "custom_voice")
+        if not is_preset and spec_for(model) is not None:  # an official checkpoint has the presets only
+            _speaker_name(speaker)
         instruct = compose_instruction(emotion, intensity, instruct, instruction_language(text, language))
         remote = self.remote
         with self._session(remote):
             loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel, remote)
+            if not is_preset and remote is None:  # a fine-tuned checkpoint's own speaker
+                speaker = _speaker_name(speaker, _checkpoint_speakers(loaded))
             if instruct and remote is None and loaded.info.size == "0.6b":
                 raise InputError(
                     zh="0.6B CustomVoice 模型不支持风格指令。请清空指令，或换用 1.7B CustomVoice。",

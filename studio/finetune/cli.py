@@ -1,0 +1,104 @@
+"""``python -m studio finetune DATA_DIR --name NAME --base 0.6b-base --out DIR``: train a voice of your own.
+
+The first Ctrl-C stops at the next optimiser step and keeps the run's state in
+``DIR/training``; running the same command again resumes it. A second Ctrl-C
+stops at once (the last epoch's state is still there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+
+from ..errors import InputError
+from ..progress import CancelToken, TqdmProgress
+from .train import TrainOptions
+
+MAX_EPOCHS = 100
+
+
+def add_finetune_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``finetune`` subcommand to ``subparsers`` (of ``studio.cli.build_parser``)."""
+    p = subparsers.add_parser("finetune", help="train a voice of your own from 10-30 minutes of recordings")
+    p.add_argument(
+        "data_dir", metavar="DATA_DIR", help="*.wav clips with same-named *.txt transcripts, or one recording"
+    )
+    p.add_argument("--name", required=True, help="the new speaker's name (used as --speaker later)")
+    p.add_argument("--base", default="0.6b-base", help="0.6b-base, 1.7b-base or a Base checkpoint folder")
+    p.add_argument("--out", required=True, help="folder for the trained CustomVoice checkpoint")
+    p.add_argument("--lora", type=int, default=16, metavar="R", help="LoRA rank (default 16); 0 = full fine-tuning")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the data (default 3)")
+    p.add_argument("--batch-size", type=int, default=2)
+    p.add_argument("--grad-accum", type=int, default=4, help="batches per optimiser step (default 4)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-4 LoRA, 1e-5 full)")
+    p.add_argument("--language", default="Auto", help="language the voice will speak: Auto (default), Chinese, ...")
+    p.add_argument("--reference", help="the clip (file name) whose voice print becomes the speaker's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
+    p.set_defaults(func=cmd_finetune)
+    return p
+
+
+def _options(args) -> TrainOptions:
+    if not 1 <= args.epochs <= MAX_EPOCHS:
+        raise InputError(zh=f"--epochs 需要在 1-{MAX_EPOCHS} 之间。", en=f"--epochs must be 1-{MAX_EPOCHS}.")
+    if not 0 <= args.lora <= 256 or not 1 <= args.batch_size <= 64 or not 1 <= args.grad_accum <= 256:
+        raise InputError(
+            zh="--lora 需要 0-256，--batch-size 1-64，--grad-accum 1-256。",
+            en="--lora must be 0-256, --batch-size 1-64, --grad-accum 1-256.",
+        )
+    if args.lr is not None and not 0 < args.lr < 1:
+        raise InputError(zh="--lr 需要在 0 和 1 之间。", en="--lr must be between 0 and 1.")
+    return TrainOptions(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        lr=args.lr,
+        lora_rank=args.lora,
+        language=args.language,
+        seed=args.seed,
+    )
+
+
+def cmd_finetune(args) -> int:
+    from ..errors import Cancelled
+    from .job import FinetuneRequest, run_finetune
+
+    request = FinetuneRequest(
+        data_dir=args.data_dir,
+        name=args.name,
+        base=args.base,
+        out=args.out,
+        options=_options(args),
+        reference=args.reference,
+        device=args.device,
+    )
+    cancel = CancelToken()
+
+    def first_interrupt(signum, frame):
+        print("\nstopping after this step (Ctrl-C again to stop now)...", flush=True)
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    progress = TqdmProgress("finetune")
+    try:
+        result = run_finetune(request, progress, cancel)
+    except Cancelled:
+        print(f"stopped; the run is kept in {args.out}/training: run the same command to resume")
+        return 130
+    finally:
+        progress.close()
+        signal.signal(signal.SIGINT, previous)
+    data = result.report["data"]
+    last = result.report["epochs"][-1]
+    print(
+        f"{result.out}  speaker '{result.speaker}': {data['clips']} clips, {data['minutes']} min, "
+        f"{len(result.report['epochs'])} epochs, last loss {last['loss']:.3f}"
+    )
+    if data["rejected"]:
+        print(f"left out {len(data['rejected'])} clips (see {result.out / 'training' / 'report.json'})")
+    print(
+        f'speak with: python -m studio custom --model {result.out} --speaker "{result.speaker}" --text ... --out x.wav'
+    )
+    return 0

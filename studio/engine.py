@@ -87,15 +87,15 @@ def instruction_language(text: str, language: str) -> str:
     return "zh" if cjk * 2 >= len(text.strip()) else "en"
 
 
-def _speaker_name(speaker: str, trained: tuple[str, ...] = ()) -> str:
-    """The preset (or ``trained``: the loaded checkpoint's own) speaker called ``speaker``, case-insensitively."""
-    for name in [n for n, _, _ in SPEAKERS] + list(trained):
+def _speaker_name(speaker: str, names: tuple[str, ...] = ()) -> str:
+    """The speaker among ``names`` (default: the presets) called ``speaker``, case-insensitively."""
+    names = names or tuple(n for n, _, _ in SPEAKERS)
+    for name in names:
         if speaker.strip().lower() == name.lower():
             return name
-    choices = ", ".join(trained or [n for n, _, _ in SPEAKERS])
     raise NotFoundError(
-        zh=f"没有名为 “{speaker}” 的音色。可选：{choices}。",
-        en=f"No speaker called '{speaker}'. Choose one of {choices}.",
+        zh=f"没有名为 “{speaker}” 的音色。可选：{', '.join(names)}。",
+        en=f"No speaker called '{speaker}'. Choose one of {', '.join(names)}.",
     )
 
 
@@ -400,8 +400,11 @@ class Engine:
         remote = self.remote
         with self._session(remote):
             loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel, remote)
-            if not is_preset and remote is None:  # a fine-tuned checkpoint's own speaker
-                speaker = _speaker_name(speaker, _checkpoint_speakers(loaded))
+            known = _checkpoint_speakers(loaded) if remote is None else ()
+            if known and speaker.lower() not in {k.lower() for k in known}:  # e.g. a fine-tuned checkpoint's own
+                _speaker_name(speaker, known)
+            elif known and not is_preset:
+                speaker = _speaker_name(speaker, known)
             if instruct and remote is None and loaded.info.size == "0.6b":
                 raise InputError(
                     zh="0.6B CustomVoice 模型不支持风格指令。请清空指令，或换用 1.7B CustomVoice。",

@@ -102,9 +102,11 @@ def _speaker_name(speaker: str, names: tuple[str, ...] = ()) -> str:
 def _checkpoint_speakers(loaded) -> tuple[str, ...]:
     """Speakers a loaded CustomVoice checkpoint knows (a fine-tuned one has its own)."""
     try:
-        return tuple(str(s) for s in (loaded.tts.get_supported_speakers() or ()))
+        names = [str(s) for s in (loaded.tts.get_supported_speakers() or ())]
     except Exception:  # a model object without the method: presets only
         return ()
+    presets = {n.lower(): n for n, _, _ in SPEAKERS}
+    return tuple(presets.get(n.lower(), n) for n in names)  # presets keep their usual spelling
 
 
 class Engine:

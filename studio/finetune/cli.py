@@ -34,6 +34,12 @@ def add_finetune_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--language", default="Auto", help="language the voice will speak: Auto (default), Chinese, ...")
     p.add_argument("--reference", help="the clip (file name) whose voice print becomes the speaker's")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--eval-sentences",
+        type=int,
+        default=3,
+        help="held-out sentences spoken after each epoch to pick the best (0-3)",
+    )
     p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
     p.set_defaults(func=cmd_finetune)
     return p
@@ -72,6 +78,7 @@ def cmd_finetune(args) -> int:
         options=_options(args),
         reference=args.reference,
         device=args.device,
+        eval_sentences=max(0, min(3, args.eval_sentences)),
     )
     cancel = CancelToken()
 
@@ -91,10 +98,15 @@ def cmd_finetune(args) -> int:
         progress.close()
         signal.signal(signal.SIGINT, previous)
     data = result.report["data"]
-    last = result.report["epochs"][-1]
+    for record in result.report["epochs"]:
+        line = f"epoch {record['epoch']}: loss {record['loss']:.3f}"
+        if record.get("evaluation"):
+            e = record["evaluation"]
+            line += f", rate x{e['rate_ratio']:.2f} of the data's, similarity {e['similarity']:.3f}"
+        print(line)
     print(
         f"{result.out}  speaker '{result.speaker}': {data['clips']} clips, {data['minutes']} min, "
-        f"{len(result.report['epochs'])} epochs, last loss {last['loss']:.3f}"
+        f"exported epoch {result.report['exported_epoch']} of {len(result.report['epochs'])}"
     )
     if data["rejected"]:
         print(f"left out {len(data['rejected'])} clips (see {result.out / 'training' / 'report.json'})")

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import InputError, ModelMismatchError, ResourceError
 from ..progress import CancelToken, ProgressFn, no_progress
 from .data import MIN_CLIPS, Dataset, extract_codes, load_dataset
+from .evaluate import best_epoch, evaluate, sentences_for
 from .export import export_custom_voice, speaker_key
 from .train import LORA_TARGETS, Trainer, TrainOptions, trainable_state
 
@@ -45,6 +46,7 @@ class FinetuneRequest:
     reference: str | None = None  #: the clip whose speaker embedding becomes the voice
     device: str = "auto"
     min_clips: int = MIN_CLIPS
+    eval_sentences: int = 3  #: held-out sentences spoken after each epoch (0 = no evaluation: export the last)
 
 
 @dataclass
@@ -231,16 +233,30 @@ def run_finetune(
     trainer = Trainer(tts.model, samples, speaker, request.options, run_dir, lang)
     resumed = trainer.resume()
     progress(0.0, "resuming" if resumed else "training")
-    history = trainer.run(progress, cancel)
-    state = trainable_state(trainer.model)
+    sentences = sentences_for([c.text for c in data.clips], request.eval_sentences)
+
+    def on_epoch(record, tts=tts):
+        if not sentences:
+            return None
+        rate = data.units_per_second()
+        result = evaluate(tts, speaker, sentences, rate, request.options.language, request.options.seed)
+        return result.to_dict()
+
+    history = trainer.run(progress, cancel, on_epoch)
+    chosen = best_epoch(history)
+    if chosen == history[-1].epoch:
+        state = trainable_state(trainer.model)
+    else:
+        state = torch.load(trainer.epoch_path(chosen), map_location="cpu", weights_only=False)["trainable"]
     speaker = speaker.cpu()
-    del trainer, tts
+    del trainer, tts, on_epoch
     gc.collect()
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     progress(None, "writing the checkpoint")
     export_custom_voice(info.path, out, key, speaker, state, request.options)
     report = _report(request, info.path, data, need, history, device, time.monotonic() - started)
+    report["exported_epoch"] = chosen
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     progress(1.0, "done")
     return FinetuneResult(out=out, speaker=key, report=report)
@@ -263,6 +279,6 @@ def _report(request, base: Path, data: Dataset, need: Estimate, history, device:
         "parameters": need.parameters,
         "trainable": need.trainable,
         "epochs": [asdict(r) for r in history],
-        "exported_epoch": history[-1].epoch if history else None,
+        "held_out": sentences_for([c.text for c in data.clips], request.eval_sentences),
         "seconds": round(seconds, 1),
     }

@@ -69,6 +69,7 @@ class EpochRecord:
     talker_accuracy: float
     predictor_accuracy: float
     seconds: float
+    evaluation: dict | None = None  #: held-out speaking rate and speaker similarity (see evaluate.py)
 
 
 @dataclass
@@ -232,8 +233,13 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
 
-    def run(self, progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> list[EpochRecord]:
-        """Train until ``options.epochs`` are done; on cancel, save where it stopped and raise :class:`Cancelled`."""
+    def run(
+        self, progress: ProgressFn = no_progress, cancel: CancelToken | None = None, on_epoch=None
+    ) -> list[EpochRecord]:
+        """Train until ``options.epochs`` are done; on cancel, save where it stopped and raise :class:`Cancelled`.
+
+        ``on_epoch(record) -> dict | None``, called at the end of each epoch, evaluates it.
+        """
         opts = self.options
         device = self.speaker_embed.device
         self.model.train()
@@ -263,6 +269,9 @@ class Trainer:
                         raise Cancelled()
             n = max(1, sums[3])
             record = EpochRecord(epoch + 1, sums[0] / n, sums[1] / n, sums[2] / n, time.monotonic() - epoch_start)
+            if on_epoch is not None:
+                progress(None, f"evaluating epoch {epoch + 1}")
+                record.evaluation = on_epoch(record)
             self.state.history.append(record)
             _save(self.epoch_path(epoch + 1), {"trainable": trainable_state(self.model), "record": asdict(record)})
             self.state.epoch, self.state.batch, self.state.sums = epoch + 1, 0, [0.0, 0.0, 0.0, 0.0]

@@ -6,6 +6,7 @@ All on the tiny random checkpoints (text width 32, talker width 64, as the
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -208,3 +209,31 @@ def test_a_run_folder_refuses_to_resume_with_other_options(tiny_base, tmp_path):
     other = Trainer(_load(tiny_base).model, samples, speaker, TrainOptions(epochs=1, lora_rank=4), tmp_path / "run")
     with pytest.raises(ConflictError):
         other.resume()
+
+
+def test_gradient_accumulation_equals_the_larger_batch(tiny_base, tmp_path):
+    def one_step(batch_size, accum, folder):
+        tts = _load(tiny_base)
+        tts.model.to(torch.bfloat16)  # stored in bf16: training still keeps float32 master weights
+        samples = _samples(tts, frames=(6, 6))
+        speaker = torch.randn(tts.model.config.talker_config.hidden_size, generator=torch.Generator().manual_seed(5))
+        options = TrainOptions(epochs=1, batch_size=batch_size, grad_accum=accum, lora_rank=0, warmup_steps=1, lr=1e-3)
+        trainer = Trainer(tts.model, samples, speaker, options, tmp_path / folder)
+        assert all(p.dtype == torch.float32 for p in trainer.model.parameters() if p.requires_grad)
+        trainer.run()
+        assert trainer.state.step == 1
+        return trainable_state(trainer.model)
+
+    together, accumulated = one_step(2, 1, "together"), one_step(1, 2, "accumulated")
+    for name in together:
+        torch.testing.assert_close(together[name], accumulated[name], rtol=1e-4, atol=1e-5)  # steps are ~1e-3
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth():
+    from studio.finetune.train import lr_at
+
+    options = TrainOptions(lr=1e-4, warmup_steps=4)
+    rates = [lr_at(step, 20, options) for step in range(20)]
+    assert rates[:4] == pytest.approx([2.5e-5, 5e-5, 7.5e-5, 1e-4])
+    assert all(a >= b for a, b in itertools.pairwise(rates[3:]))
+    assert 1e-5 <= rates[-1] < 2e-5

@@ -94,6 +94,7 @@ def attach_trainable(model, options: TrainOptions):
 
     LoRA is injected into ``model.talker`` in place, so the layout code keeps calling the same modules.
     """
+    model.float()  # master weights (and so AdamW state) in float32: bf16 would round small updates away
     for p in model.parameters():
         p.requires_grad_(False)
     lora = None

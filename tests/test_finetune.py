@@ -237,3 +237,14 @@ def test_learning_rate_warms_up_then_decays_to_a_tenth():
     assert rates[:4] == pytest.approx([2.5e-5, 5e-5, 7.5e-5, 1e-4])
     assert all(a >= b for a, b in itertools.pairwise(rates[3:]))
     assert 1e-5 <= rates[-1] < 2e-5
+
+
+def test_the_best_epoch_is_chosen_by_its_evaluation_not_by_being_last():
+    from studio.finetune.evaluate import best_epoch
+    from studio.finetune.train import EpochRecord
+
+    def record(epoch, score):
+        return EpochRecord(epoch, 1.0, 0.5, 0.5, 1.0, None if score is None else {"score": score})
+
+    assert best_epoch([record(1, 0.2), record(2, 0.7), record(3, 0.1)]) == 2
+    assert best_epoch([record(1, None), record(2, None)]) == 2

@@ -144,14 +144,13 @@ def test_cli_trains_a_voice_that_the_custom_command_speaks_with(tiny_base, tmp_p
 
     out = tmp_path / "voice"
     argv = ["finetune", str(_clips(tmp_path / "data")), "--name", "Ada", "--base", str(tiny_base), "--out", str(out)]
-    options = ["--epochs", "2", "--lora", "2", "--batch-size", "6", "--grad-accum", "1", "--eval-sentences", "1"]
+    options = ["--epochs", "1", "--lora", "2", "--batch-size", "12", "--grad-accum", "1", "--eval-sentences", "1"]
     assert main([*argv, *options]) == 0
     report = json.loads((out / "training" / "report.json").read_text())
-    assert report["speaker"] == "ada" and report["data"]["clips"] == 12 and len(report["epochs"]) == 2
-    evaluations = [e["evaluation"] for e in report["epochs"]]
-    assert all(e["units_per_second"] > 0 and -1 <= e["similarity"] <= 1 for e in evaluations)
-    best = max(range(2), key=lambda i: evaluations[i]["score"]) + 1
-    assert report["exported_epoch"] == best and len(report["held_out"]) == 1
+    assert report["speaker"] == "ada" and report["data"]["clips"] == 12 and len(report["epochs"]) == 1
+    evaluation = report["epochs"][0]["evaluation"]
+    assert evaluation["units_per_second"] > 0 and -1 <= evaluation["similarity"] <= 1
+    assert report["exported_epoch"] == 1 and len(report["held_out"]) == 1
     wav = tmp_path / "ada.wav"
     code = main(["custom", "--model", str(out), "--speaker", "Ada", "--text", "好。", "--out", str(wav), "--seed", "1"])
     assert code == 0 and sf.info(str(wav)).frames > 0

@@ -520,7 +520,12 @@ class Engine:
         takes = delivery.takes if delivery.duration is not None and len(texts) == 1 else 1
         # A clip longer than target / MIN_STRETCH can never be fitted: never generate one.
         # (one frame and rounding under the limit, so the longest possible take still fits)
-        max_seconds = delivery.duration / MIN_STRETCH - 0.1 if delivery.duration is not None else None
+        if delivery.duration is not None:
+            from .text.pauses import total_pause
+
+            max_seconds = (delivery.duration - total_pause(texts[0])) / MIN_STRETCH - 0.1
+        else:
+            max_seconds = None
         best: list[SynthesisResult] | None = None
         for take in range(takes):
             if cancel is not None:
@@ -549,25 +554,27 @@ class Engine:
         """Generate ``texts``; a long one goes sentence group by sentence group, joined with short pauses.
 
         Each piece costs the same bounded amount, so time grows linearly with
-        the text's length instead of quadratically.
+        the text's length instead of quadratically. Pause tags are never sent
+        to the model: they become exact silence of their length.
         """
-        from .text import split_text
-
-        pieces = [[seg.text for seg in split_text(t, max_chars=SEGMENT_CHARS)] or [t] for t in texts]
-        if all(len(p) == 1 for p in pieces):
+        plans = [_plan(t) for t in texts]
+        if all(len(p) == 1 and p[0][1] == 0.0 for p in plans):
             return self._generate_once(loaded, method, texts, seed, sampling, progress, cancel, max_seconds, **kwargs)
-        total = sum(len(p) for p in pieces)
+        total = sum(1 for plan in plans for segment, _ in plan if segment) or 1
         done = 0
         results = []
-        for segments in pieces:
-            parts: list[SynthesisResult] = []
-            for segment in segments:
+        for plan in plans:
+            parts: list[tuple[SynthesisResult | None, float]] = []
+            for segment, pause in plan:
+                if not segment:
+                    parts.append((None, pause))
+                    continue
                 part_progress = _scaled_progress(progress, done / total, 1 / total, f"{done + 1}/{total}")
                 part = self._generate_once(
                     loaded, method, [segment], seed, sampling, part_progress, cancel, max_seconds, **kwargs
                 )[0]
                 seed = part.seed  # every piece of one text in the same sampling state
-                parts.append(part)
+                parts.append((part, pause))
                 done += 1
             results.append(_join(parts))
         return results
@@ -608,16 +615,38 @@ class Engine:
 
     @staticmethod
     def _deliver(result: SynthesisResult, delivery: Delivery) -> None:
-        """Fit ``result`` to its target length and polish it, in place."""
+        """Fit ``result`` to its target length and polish it, in place.
+
+        With written pauses only the speech is stretched and polished: the
+        stretch target is the target minus the pauses, which stay exact silence.
+        """
+        from .silence import around_silences, exact_silences
+
+        gaps = exact_silences(result.samples, result.sr) if result.pause_s else []
+        held = sum(b - a for a, b in gaps) / result.sr
         target = resolve_target(result.seconds, delivery.duration, delivery.ratio)
         if target is not None:
-            result.samples, result.fit = fit_to_duration(result.samples, result.sr, target)
+            reports = []
+
+            def fit(speech: np.ndarray) -> np.ndarray:
+                fitted, report = fit_to_duration(speech, result.sr, max(target - held, 0.05))
+                reports.append(report)
+                return fitted
+
+            result.samples = around_silences(result.samples, result.sr, fit, gaps)
+            result.fit = reports[0] if reports else None
+            gaps = exact_silences(result.samples, result.sr) if gaps else []
         if delivery.loudness is not None:
-            result.samples = polish(result.samples, result.sr, delivery.loudness, delivery.true_peak)
+            loud = delivery.loudness
+
+            def level(speech: np.ndarray) -> np.ndarray:
+                return polish(speech, result.sr, loud, delivery.true_peak)
+
+            result.samples = around_silences(result.samples, result.sr, level, gaps)
         if delivery.watermark:
             from . import watermark
 
-            result.samples = watermark.embed(result.samples, result.sr)
+            result.samples = around_silences(result.samples, result.sr, lambda x: watermark.embed(x, result.sr), gaps)
 
 
 def _remote_notes(remote: RemoteModel | None, sampling: Sampling | None, blend: bool = False) -> list:
@@ -657,27 +686,57 @@ def _scaled_progress(progress: ProgressFn, start: float, span: float, label: str
     return report
 
 
-def _join(parts: list[SynthesisResult]) -> SynthesisResult:
-    """One result from the pieces of a long text, with a short pause between pieces."""
-    if len(parts) == 1:
-        return parts[0]
-    sr = parts[0].sr
-    pause = np.zeros(round(SEGMENT_PAUSE_S * sr), dtype=parts[0].samples.dtype)
-    chunks = [parts[0].samples]
-    for part in parts[1:]:
-        chunks += [pause, part.samples]
+def _plan(text: str) -> list[tuple[str, float]]:
+    """(segment, pause after it) for ``text``: split at pause tags, then into sentence groups.
+
+    A pause of 0.0 means the usual short gap between segments (:data:`SEGMENT_PAUSE_S`);
+    a segment '' carries only a pause (a tag at the start, or two tags in a row).
+    """
+    from .text import split_text
+    from .text.pauses import split_pauses
+
+    plan: list[tuple[str, float]] = []
+    for piece, pause in split_pauses(text):
+        speakable = any(c.isalnum() for c in piece)
+        segments = [seg.text for seg in split_text(piece, max_chars=SEGMENT_CHARS)] if speakable else []
+        plan += [(segment, 0.0) for segment in segments]
+        if pause:
+            if plan and plan[-1][1] == 0.0 and plan[-1][0]:
+                plan[-1] = (plan[-1][0], pause)
+            else:
+                plan.append(("", pause))
+    return plan or [(text, 0.0)]
+
+
+def _join(parts: list[tuple[SynthesisResult | None, float]]) -> SynthesisResult:
+    """One result from the pieces of a long text: a short gap between pieces, a written pause as exact silence."""
+    spoken = [part for part, _ in parts if part is not None]
+    if len(parts) == 1 and parts[0][1] == 0.0:
+        return spoken[0]
+    sr = spoken[0].sr
+    dtype = spoken[0].samples.dtype
+    chunks, pause_s = [], 0.0
+    for k, (part, pause) in enumerate(parts):
+        if part is not None:
+            chunks.append(part.samples)
+        if pause:
+            chunks.append(np.zeros(round(pause * sr), dtype=dtype))
+            pause_s += pause
+        elif part is not None and k + 1 < len(parts):
+            chunks.append(np.zeros(round(SEGMENT_PAUSE_S * sr), dtype=dtype))
     timings: dict[str, float] = {}
-    for part in parts:
+    for part in spoken:
         for key, value in part.timings.items():
             timings[key] = timings.get(key, 0.0) + value
     return SynthesisResult(
         samples=np.concatenate(chunks),
         sr=sr,
-        seed=parts[0].seed,
-        model=parts[0].model,
-        max_new_tokens=sum(p.max_new_tokens for p in parts),
+        seed=spoken[0].seed,
+        model=spoken[0].model,
+        max_new_tokens=sum(p.max_new_tokens for p in spoken),
         timings=timings,
-        segments=len(parts),
+        segments=len(spoken),
+        pause_s=pause_s,
     )
 
 

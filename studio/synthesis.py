@@ -118,6 +118,7 @@ class SynthesisResult:
     instruction: str = ""  #: the style instruction sent to the model, if any
     model_text: str = ""  #: the text as sent to the model (readings pinned, numbers spelled out)
     segments: int = 1  #: how many pieces a long text was generated in
+    pause_s: float = 0.0  #: seconds of written pauses (exact silence) in the audio
     notes: list = field(default_factory=list)  #: TextWarning items: what text preparation changed
 
     @property

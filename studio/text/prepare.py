@@ -19,6 +19,7 @@ from studio.errors import TextError
 from studio.text.dictionary import AppliedRule, PronunciationDictionary
 from studio.text.homophones import substitute_pinned
 from studio.text.normalize import normalize_edits
+from studio.text.pauses import find_pauses, pause_tag
 from studio.text.pins import Edit, PinnedText, apply_edits, parse_pins, toneless_pins, unexpected_pins
 from studio.text.readings import CharReading, analyze_pinned
 from studio.text.syllables import tone3_to_marks
@@ -86,13 +87,15 @@ def prepare_text(
     """
     _check_size(text)
     warnings: list[TextWarning] = []
-    pinned = _strip_unspeakable(parse_pins(text), warnings)
+    pinned, pauses = _hold_pauses(parse_pins(text))
+    pinned = _strip_unspeakable(pinned, warnings)
     _check_speakable(pinned.text, text)
     applied: list[AppliedRule] = []
     if dictionary is not None:
         pinned, applied = dictionary.apply_pinned(pinned, scope)
     if normalize:
         pinned, _ = apply_edits(pinned, normalize_edits(pinned.text))
+    pinned = _write_pauses(pinned, pauses)
     readings = analyze_pinned(pinned)
     substitution = substitute_pinned(pinned)
     warnings += _pin_warnings(text, pinned, substitution.kept)
@@ -131,6 +134,31 @@ def pinyin_report(
         entry["candidates"] = [tone3_to_marks(c) for c in reading.candidates]
         report.append(entry)
     return report
+
+
+#: Stands for a pause tag while the text is cleaned, looked up and normalised (a private-use character).
+_HELD = "\ue000"
+
+
+def _hold_pauses(pinned: PinnedText) -> tuple[PinnedText, list[float]]:
+    """Replace each pause tag by one placeholder character, so no later step reads or changes it."""
+    held = [Edit(i, i + 1, "", source="pause") for i, c in enumerate(pinned.text) if c == _HELD]
+    pauses = find_pauses(pinned.text)
+    if not held and not pauses:
+        return pinned, []
+    held += [Edit(p.start, p.end, _HELD, source="pause") for p in pauses]
+    pinned, _ = apply_edits(pinned, sorted(held, key=lambda e: e.start))
+    return pinned, [p.seconds for p in pauses]
+
+
+def _write_pauses(pinned: PinnedText, pauses: list[float]) -> PinnedText:
+    """Put the pauses back, each in its canonical spelling (see :mod:`studio.text.pauses`)."""
+    if not pauses:
+        return pinned
+    at = [i for i, c in enumerate(pinned.text) if c == _HELD]
+    edits = [Edit(i, i + 1, pause_tag(seconds), source="pause") for i, seconds in zip(at, pauses, strict=True)]
+    pinned, _ = apply_edits(pinned, edits)
+    return pinned
 
 
 def _check_size(text: str) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from studio.errors import InputError
 from studio.text.dictionary import PronunciationDictionary
+from studio.text.pauses import PAUSE_TAG
 from studio.text.pins import pin_spans
 
 DEFAULT_MAX_CHARS = 120
@@ -86,6 +87,7 @@ def split_text(
 def _protected_spans(text: str, dictionary: PronunciationDictionary | None, terms: Iterable[str]) -> list[Span]:
     spans = pin_spans(text)
     spans += [m.span() for m in _ATOMS.finditer(text) if m.end() - m.start() > 1]
+    spans += [m.span() for m in PAUSE_TAG.finditer(text)]
     words = {t for t in terms if t}
     if dictionary is not None:
         words.update(rule.word for rule in dictionary.rules)

@@ -429,3 +429,17 @@ def test_new_routes_need_the_key_are_documented_and_keep_the_body_limit(engine, 
     assert {"locked", "chosen", "text", "start", "end"} <= set(
         schema["components"]["schemas"]["LineEdit"]["properties"]
     )
+
+
+def test_pauses_over_http_are_exact_silence_in_the_take(url, spoken):
+    from studio.silence import exact_silences
+
+    create(url, "pauses", "[A] Good[pause 0.4s] morning.")
+    r = patch_line(url, "pauses", 1, {"pause_after": 0.8})
+    assert r.status_code == 200 and r.json()["pause_after"] == 0.8
+    assert patch_line(url, "pauses", 1, {"pause_after": 30}).status_code == 400
+    run_job(url, "pauses")
+    assert spoken == ["Good[pause 0.4s] morning.[pause 0.8s]"]  # the engine turns tags into silence
+    take = wav(httpx.get(f"{url}/api/dubbing/projects/pauses/lines/1/takes/0", timeout=60))
+    lengths = [b - a for a, b in exact_silences(take, 24_000)]
+    assert lengths == [round(0.4 * 24_000), round(0.8 * 24_000)]

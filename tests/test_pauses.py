@@ -117,3 +117,81 @@ def test_a_timed_line_keeps_its_slot_and_the_pause_keeps_its_length(engine, tiny
     assert lengths[0] == round(1.2 * result.sr)
     assert lengths[-1] >= round(0.5 * result.sr)
     assert result.fit is not None and result.fit.target_s == pytest.approx(8.0 - 1.7, abs=1e-3)
+
+
+# -- scripts, dubbing timeline, captions, the Dubbing tab's table ---------------------------------
+
+
+def test_pause_after_is_a_script_field_in_every_format():
+    from studio.dubbing.scripts import parse_script, script_text
+
+    csv = "scene,speaker,text,pause_after\n1,A,第一句。,0.8\n2,A,第二句。,\n"
+    project = parse_script(csv, "csv")
+    assert [line.pause_after for line in project.lines] == [0.8, 0.0]
+    yaml_text = script_text(project, "yaml")
+    assert "pause_after: 0.8" in yaml_text
+    assert [line.pause_after for line in parse_script(yaml_text, "yaml").lines] == [0.8, 0.0]
+    chinese = parse_script("场景,文本,停顿\n1,你好。,1.5\n", "csv")
+    assert chinese.lines[0].pause_after == 1.5
+
+
+@pytest.mark.parametrize("value", ["-1", "11", "soon"])
+def test_a_bad_pause_after_is_refused_naming_the_line(value):
+    from studio.dubbing.scripts import parse_script
+    from studio.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        parse_script(f"text,pause_after\n你好。,{value}\n", "csv")
+    assert "pause after" in err.value.en.lower() and "line 1" in err.value.en.lower()
+
+
+def test_the_runner_speaks_the_words_then_the_pause():
+    from studio.dubbing.project import Line
+    from studio.dubbing.runner import spoken_text
+
+    assert spoken_text(Line(text="你好。", pause_after=0.75)) == "你好。[pause 0.75s]"
+    assert spoken_text(Line(text="你好。")) == "你好。"
+    assert find_pauses(spoken_text(Line(text="你好。", pause_after=0.75)))[0].seconds == 0.75
+
+
+def test_a_timed_line_keeps_its_slot_its_pause_and_its_caption_ends_at_the_words():
+    from studio.dubbing import captions
+    from studio.dubbing.scripts import parse_script
+    from studio.dubbing.timeline import assemble
+
+    sr = 24_000
+    project = parse_script("1\n00:00:01,000 --> 00:00:05,000\n你好[pause 1s]世界。\n", "srt")
+    words = voiced_clip(1.2, sr)[int(0.2 * sr) : -int(0.2 * sr)]
+    take = np.concatenate([words, np.zeros(sr, np.float32), words, np.zeros(sr // 2, np.float32)])
+    track = assemble(project, {project.lines[0].id: take}, sr)
+    clip = track.clips[project.lines[0].id]
+    assert len(clip) == 4 * sr  # the slot, to the sample
+    lengths = [b - a for a, b in exact_silences(clip, sr)]
+    assert lengths[0] == sr and lengths[-1] >= sr // 2  # both pauses at least as written, the first exactly
+    placement = track.placements[0]
+    # The stretch compares speech with the slot less the pauses: 1.6 s of words for 2.5 s.
+    assert placement.stretch == pytest.approx((4.0 - 1.5) / (len(take) / sr - 1.5), rel=1e-6)
+    cue = captions.line_cues(project, track)[0]
+    assert cue.text == "你好世界。"
+    assert cue.end_s <= 5.0 - 0.5 + 0.05  # the caption ends with the words, not with the trailing pause
+
+
+def test_the_dubbing_table_carries_pause_after():
+    from studio.dubbing.project import Project
+    from studio.ui.dubbing_tab import _HEADERS, _rows, apply_table
+
+    row = dict.fromkeys(_HEADERS, "")
+    row.update({"#": 1, "id": "", "text": "你好。", "pause_after": 1.25, "locked": False, "intensity": 0.5})
+    project = apply_table(Project(), [[row[h] for h in _HEADERS]], [])
+    assert project.lines[0].pause_after == 1.25
+    assert _rows(project)[0][_HEADERS.index("pause_after")] == 1.25
+
+
+def test_the_readings_panel_shows_each_pause_in_the_ui_language():
+    from studio.ui.controls import model_text_markdown, reading_highlights
+
+    engine = Engine()
+    labelled = [(c, label) for c, label in reading_highlights(engine, "银行[停顿 0.5]好", "en") if label]
+    assert labelled == [("行", "háng"), ("[", "⏸ pause 0.5 s"), ("好", "hǎo")]
+    zh = model_text_markdown(engine, "你好[pause 2s]再见", True, "zh")
+    assert "停顿 2 秒" in zh and "[pause" not in zh

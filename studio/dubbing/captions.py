@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text import parse_pins, split_text
+from ..text.pauses import strip_pauses
 from .project import Project
 from .scripts import format_timestamp
 from .timeline import Track
@@ -45,6 +46,7 @@ class Cue:
 
 def caption_text(text: str) -> str:
     """What a caption shows: the line without pinned-reading annotations or speaker tags."""
+    text = strip_pauses(text)
     try:
         return parse_pins(text).text.strip()
     except Exception:  # a bad pin is reported when the line is generated; the caption shows it as written

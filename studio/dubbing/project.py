@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, NotFoundError, StorageError
+from ..text.pauses import MAX_PAUSE_S
 
 PROJECT_FORMAT = "qwen-voice-studio/dub-project"
 PROJECT_VERSION = 1
@@ -99,6 +100,7 @@ class Line:
     start: float | None = None  #: slot on the video's timeline, seconds
     end: float | None = None
     output: str = ""  #: the line's own output file name (``scene8-ending.mp3``); "" = ``scene{N}-audio``
+    pause_after: float = 0.0  #: seconds of exact silence after the line's words (inside its slot)
     locked: bool = False  #: never regenerate; keep the chosen take
     takes: list[Take] = field(default_factory=list)
     chosen: int = -1  #: index into takes; -1 = none
@@ -325,6 +327,12 @@ def check_line(line: Line, index: int) -> Line:
         raise InputError(
             zh=f"{where[0]}：结束时间 {line.end:.3f} 秒不晚于开始时间 {line.start:.3f} 秒。",
             en=f"{where[1]}: the end time {line.end:.3f} s is not after the start time {line.start:.3f} s.",
+        )
+    line.pause_after = _number(line.pause_after, ("句后停顿", "pause after"), where) or 0.0
+    if line.pause_after > MAX_PAUSE_S:
+        raise InputError(
+            zh=f"{where[0]}：句后停顿最长 {MAX_PAUSE_S:g} 秒（收到 {line.pause_after:g}）。",
+            en=f"{where[1]}: the pause after a line is at most {MAX_PAUSE_S:g} s (got {line.pause_after:g}).",
         )
     line.output = str(line.output or "").strip()
     if len(line.output) > MAX_OUTPUT_CHARS:

@@ -156,7 +156,7 @@ def line_hash(project: Project, index: int, voice: VoiceChoice, engine, library=
     """Content hash of everything that shapes line ``index``'s audio (timing and slots excluded)."""
     line, settings = project.lines[index], project.settings
     parts: dict = {
-        "text": line.text,
+        "text": spoken_text(line),
         "voice": [voice.kind, voice.name, voice.tag, voice.description],
         "emotion": [line.emotion, line.intensity] if line.emotion else None,
         "language": settings.language,
@@ -281,7 +281,7 @@ def _generate(engine, project: Project, index: int, voice: VoiceChoice, library,
     from ..text import prepare_text
 
     line, settings = project.lines[index], project.settings
-    text = prepare_text(line.text).model_text
+    text = prepare_text(spoken_text(line)).model_text
     common = {
         "language": settings.language,
         "model": model_for(project, voice, engine),
@@ -298,6 +298,13 @@ def _generate(engine, project: Project, index: int, voice: VoiceChoice, library,
     if voice.kind == "preset":
         return engine.custom(text, voice.name, **common, **emotion)
     return engine.design(text, voice.description, **common, **emotion)
+
+
+def spoken_text(line: Line) -> str:
+    """The line's text as generated: its words, then its ``pause_after`` as a pause tag."""
+    from ..text.pauses import pause_tag
+
+    return f"{line.text}{pause_tag(line.pause_after)}" if line.pause_after else line.text
 
 
 def _loaded_kind(engine) -> str:

@@ -24,7 +24,18 @@ from ..errors import InputError
 from .project import Line, Project, check_line, is_project_data, line_label, project_from_dict
 
 FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
-SCRIPT_COLUMNS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end", "output")
+SCRIPT_COLUMNS = (
+    "scene",
+    "speaker",
+    "text",
+    "emotion",
+    "intensity",
+    "duration",
+    "start",
+    "end",
+    "output",
+    "pause_after",
+)
 _COLUMN_NAMES = {
     "scene": ("scene", "场景", "镜头"),
     "speaker": ("speaker", "voice", "role", "角色", "说话人", "声音"),
@@ -35,6 +46,7 @@ _COLUMN_NAMES = {
     "start": ("start", "开始"),
     "end": ("end", "结束"),
     "output": ("output", "file", "filename", "输出", "文件名", "输出文件"),
+    "pause_after": ("pause_after", "pause", "停顿", "句后停顿"),
 }
 _SPEAKER_TAG = re.compile(r"^\s*[\[【]([^\]】\n]{1,40})[\]】]\s*")
 _HEADING = re.compile(r"^\s*#\s*(.+?)\s*$")
@@ -349,6 +361,8 @@ def _line_record(line: Line) -> dict[str, Any]:
             record[key] = round(getattr(line, key), 3)
     if line.output:
         record["output"] = line.output
+    if line.pause_after:
+        record["pause_after"] = round(line.pause_after, 3)
     return record
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..export import fade_edges
+from ..silence import around_silences, exact_silences, held_seconds
 from ..timing import achievable_range, fit_to_duration, trim_edges
 from .project import Project, line_label
 
@@ -136,7 +137,25 @@ def _limits(max_stretch: float) -> tuple[float, float]:
 
 def _fit(samples: np.ndarray, sr: int, target_s: float) -> tuple[np.ndarray, bool]:
     """Fit to ``target_s`` exactly: beyond the hardest squeeze cut with a fade, beyond the longest
-    stretch pad with silence. Returns (audio, was_cut)."""
+    stretch pad with silence. Written pauses (exact silence) keep their length: only the speech is
+    fitted, to the target minus the pauses. Returns (audio, was_cut)."""
+    gaps = exact_silences(samples, sr)
+    held = sum(b - a for a, b in gaps) / sr
+    if gaps and target_s - held > 0.05:
+        cut: list[bool] = []
+
+        def fit(speech: np.ndarray) -> np.ndarray:
+            fitted, was_cut = _fit_speech(speech, sr, target_s - held)
+            cut.append(was_cut)
+            return fitted
+
+        out = around_silences(samples, sr, fit, gaps)
+        target_n = max(1, round(target_s * sr))
+        return np.pad(out, (0, max(0, target_n - len(out))))[:target_n], bool(cut and cut[0])
+    return _fit_speech(samples, sr, target_s)
+
+
+def _fit_speech(samples: np.ndarray, sr: int, target_s: float) -> tuple[np.ndarray, bool]:
     target_n = max(1, round(target_s * sr))
     low, high = achievable_range(trim_edges(samples, sr), sr, len(samples) / sr)
     if target_s < low:
@@ -177,7 +196,8 @@ def _assemble_timed(project: Project, audio: dict[str, np.ndarray], sr: int) -> 
             placements.append(_missing(i, line, line.start, line.end))
             continue
         natural_s = len(samples) / sr
-        stretch = slot_s / natural_s
+        held = held_seconds(samples, sr)  # written pauses are not stretched
+        stretch = (slot_s - held) / max(natural_s - held, 1e-3)
         status, end_s = "ok", line.end
         zh = en = ""
         if stretch < lo:
@@ -228,7 +248,8 @@ def _assemble_scenes(project: Project, audio: dict[str, np.ndarray], sr: int) ->
         natural_s = len(samples) / sr
         status, stretch, zh, en = "ok", 1.0, "", ""
         if line.duration is not None:
-            stretch = line.duration / natural_s
+            held = held_seconds(samples, sr)
+            stretch = (line.duration - held) / max(natural_s - held, 1e-3)
             if stretch < lo:
                 status = "stretch"
                 zh, en = _suggest("long", natural_s, line.duration, 0.0, lo, hi)

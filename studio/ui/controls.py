@@ -11,6 +11,7 @@ from ..errors import StudioError
 from ..style import emotions
 from ..text import PronunciationDictionary, pinyin_report
 from ..text.dictionary import DEFAULT_PATH as DICTIONARY_PATH
+from ..text.pauses import PAUSE_TAG, find_pauses
 from ..text.pins import set_pin
 from .common import UiContext, escape_md, user_errors
 from .i18n import t
@@ -19,15 +20,17 @@ from .i18n import t
 UNPIN = "—"
 
 
-def reading_highlights(engine: Engine, text: str) -> list[tuple[str, str | None]]:
+def reading_highlights(engine: Engine, text: str, lang: str = "zh") -> list[tuple[str, str | None]]:
     """One ``(character, label)`` per character of ``text``: polyphones and pinned characters carry their pinyin.
 
     Index ``i`` of the list is index ``i`` of ``text``, so a click maps straight
-    back to the character to pin.
+    back to the character to pin. A pause tag's first character carries the pause's length.
     """
     if not (text or "").strip():
         return []
-    labels: dict[int, str] = {}
+    pauses = find_pauses(text)
+    labels: dict[int, str] = {p.start: t("pause_mark", lang, s=f"{p.seconds:g}") for p in pauses}
+    labels.update({i: None for p in pauses for i in range(p.start + 1, p.end)})  # a tag's own letters: no reading
     for entry in pinyin_report(text, dictionary=engine.dictionary):
         if entry["position"] in labels or not (entry["is_polyphone"] or entry["source"] != "pypinyin"):
             continue
@@ -58,7 +61,14 @@ def model_text_markdown(engine: Engine, text: str, normalize: bool, lang: str) -
     if not (text or "").strip():
         return ""
     prepared = engine.prepare_text(text, normalize=normalize)
-    lines = [t("sent_to_model", lang, text=escape_md(prepared.model_text))]
+    pauses = find_pauses(prepared.model_text)
+    spoken = PAUSE_TAG.sub(
+        lambda m: f" {t('pause_mark', lang, s=f'{find_pauses(m.group(0))[0].seconds:g}')} ", prepared.model_text
+    )
+    lines = [t("sent_to_model", lang, text=escape_md(spoken.strip()))]
+    if pauses:
+        total = f"{sum(p.seconds for p in pauses):g}"
+        lines.append(f"- {t('pauses_note', lang, n=len(pauses), s=total)}")
     lines += [f"- {escape_md(w.message(lang))}" for w in prepared.warnings]
     lines += [f"- {escape_md(a.rule.word)} → {escape_md(a.rule.value)}" for a in prepared.applied_rules]
     return "\n".join(lines)
@@ -97,7 +107,7 @@ def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox)
 
     @user_errors
     def analyse(lang, text, norm):
-        return reading_highlights(ctx.engine, text), model_text_markdown(ctx.engine, text, norm, lang)
+        return reading_highlights(ctx.engine, text, lang), model_text_markdown(ctx.engine, text, norm, lang)
 
     def pick(lang, text, evt: gr.SelectData):
         position = evt.index if isinstance(evt.index, int) else evt.index[0]
@@ -114,7 +124,7 @@ def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox)
         if pos < 0 or not reading:
             return gr.update(), gr.update(), gr.update()
         text = set_pin(text, pos, None if reading == UNPIN else reading)
-        return text, reading_highlights(ctx.engine, text), model_text_markdown(ctx.engine, text, norm, lang)
+        return text, reading_highlights(ctx.engine, text, lang), model_text_markdown(ctx.engine, text, norm, lang)
 
     @user_errors
     def save_dictionary(lang, tsv):

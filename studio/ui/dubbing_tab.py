@@ -29,6 +29,7 @@ _HEADERS = [
     "duration",
     "start",
     "end",
+    "pause_after",
     "locked",
     "takes",
 ]
@@ -48,6 +49,7 @@ def _rows(project: Project) -> list[list]:
             "" if line.duration is None else line.duration,
             "" if line.start is None else line.start,
             "" if line.end is None else line.end,
+            line.pause_after or "",
             line.locked,
             f"{line.chosen + 1}/{len(line.takes)}" if line.takes else "",
         ]
@@ -83,6 +85,7 @@ def apply_table(project: Project, table, voices_table) -> Project:
             duration=None if _blank(values["duration"]) else values["duration"],
             start=None if _blank(values["start"]) else values["start"],
             end=None if _blank(values["end"]) else values["end"],
+            pause_after=0.0 if _blank(values["pause_after"]) else values["pause_after"],
             locked=str(values["locked"]).lower() in ("true", "1", "yes", "x", "✓"),
         )
         if old is not None:

@@ -151,6 +151,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "pin_reading": ("选择这个字的读音", "Choose this character's reading"),
     "sent_to_model": ("**发送给模型的文本：** {text}", "**Sent to the model:** {text}"),
+    "pause_mark": ("⏸ 停顿 {s} 秒", "⏸ pause {s} s"),
+    "pauses_note": (
+        "{n} 处停顿，共 {s} 秒静音：不发送给模型，按原长度插入；设定时长时只伸缩语音。",
+        "{n} pauses, {s} s of silence: not sent to the model, inserted at their length; a target duration "
+        "stretches only the speech.",
+    ),
     "dictionary": ("发音词典（全局）", "Pronunciation dictionary (global)"),
     "dictionary_rules": (
         "规则：词<TAB>reading<TAB>读音 或 词<TAB>alias<TAB>替换文字",

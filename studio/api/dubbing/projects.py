@@ -166,6 +166,7 @@ def _lines_of(project: Project) -> list[dict]:
             "duration": line.duration,
             "start": line.start,
             "end": line.end,
+            "pause_after": line.pause_after,
             "locked": line.locked,
             "takes": len(line.takes),
             "chosen": line.chosen,
@@ -377,7 +378,7 @@ def line_detail(ctx: ApiContext, project: Project, index: int, lang: str) -> dic
 
 
 #: Line fields an edit sets as given; check_line normalises and checks them (null clears a field).
-LINE_FIELDS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end")
+LINE_FIELDS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end", "pause_after")
 
 
 def edit_line(

@@ -390,6 +390,9 @@ class LineEdit(BaseModel):
     duration: float | None = Field(None, description="scene mode: target length in seconds; null: natural")
     start: float | None = Field(None, description="subtitle mode: the slot's start in seconds (with end)")
     end: float | None = Field(None, description="subtitle mode: the slot's end in seconds (with start)")
+    pause_after: float | None = Field(
+        None, description="seconds of exact silence after the words (0-10), inside the line's slot; null: none"
+    )
     locked: bool | None = Field(None, description="a locked line keeps its chosen take, even in a forced job")
     chosen: StrictInt | None = Field(None, description="0-based index of the take to use (see take_list)")
 
@@ -417,6 +420,7 @@ class ScriptLine(BaseModel):
     duration: float | None
     start: float | None
     end: float | None
+    pause_after: float = Field(0.0, description="seconds of exact silence after the words")
     locked: bool
     takes: int = Field(description="how many takes the line has")
     chosen: int = Field(description="0-based index of the chosen take; -1: none")

@@ -110,7 +110,7 @@ def _common(args) -> dict:
 
 def _run(name: str, call):
     """Run ``call(progress)`` under a tqdm bar; Ctrl-C cancels cleanly."""
-    progress = TqdmProgress(name)
+    progress = TqdmProgress(name, user_language())
     try:
         return call(progress)
     finally:
@@ -346,7 +346,7 @@ def cmd_download(args) -> None:
     from .registry import get_spec
     from .settings import Settings
 
-    progress = TqdmProgress("download")
+    progress = TqdmProgress("download", user_language())
     try:
         path = checkpoints.download(get_spec(args.model), args.endpoint or Settings.load().endpoint or None, progress)
     finally:

@@ -19,7 +19,7 @@ from .audio import MODEL_SR, Audio, check_reference, load_audio, resample
 from .errors import InputError, NotFoundError, TextError
 from .export import DEFAULT_LUFS, DEFAULT_TRUE_PEAK_DB, polish
 from .models import LoadedModel, ModelManager, out_of_memory_error, spec_for
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import SPEAKERS, normalize_language
 from .style import compose_instruction
 from .synthesis import Sampling, SynthesisResult, accel_notes, run_generation
@@ -569,7 +569,7 @@ class Engine:
                 if not segment:
                     parts.append((None, pause))
                     continue
-                part_progress = _scaled_progress(progress, done / total, 1 / total, f"{done + 1}/{total}")
+                part_progress = _scaled_progress(progress, done / total, 1 / total, done + 1, total)
                 part = self._generate_once(
                     loaded, method, [segment], seed, sampling, part_progress, cancel, max_seconds, **kwargs
                 )[0]
@@ -677,11 +677,12 @@ def _remote_notes(remote: RemoteModel | None, sampling: Sampling | None, blend: 
     return notes
 
 
-def _scaled_progress(progress: ProgressFn, start: float, span: float, label: str) -> ProgressFn:
-    """Map a piece's 0-1 progress onto [start, start + span] of the whole job."""
+def _scaled_progress(progress: ProgressFn, start: float, span: float, part: int, parts: int) -> ProgressFn:
+    """Map a piece's 0-1 progress onto [start, start + span] of the whole job; the status names the piece."""
 
-    def report(fraction: float | None, message: str) -> None:
-        progress(None if fraction is None else start + span * fraction, f"{label} {message}")
+    def report(fraction: float | None, message) -> None:
+        status = message if isinstance(message, Status) else Status()
+        progress(None if fraction is None else start + span * fraction, status.with_(part=part, parts=parts))
 
     return report
 

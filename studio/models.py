@@ -22,7 +22,7 @@ from . import checkpoints
 from .checkpoints import CheckpointInfo
 from .device import Capabilities, Placement, choose_placement, probe
 from .errors import CheckpointError, ModelMismatchError, ResourceError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import DEFAULT_MODEL, MODELS, TOKENIZER, ModelSpec, get_spec
 from .settings import Settings
 
@@ -115,7 +115,7 @@ class ModelManager:
             return checkpoints.validate_checkpoint(override)
         folder = checkpoints.locate(spec)
         if folder is None:
-            progress(0.0, f"downloading {spec.id}")
+            progress(0.0, Status("downloading", model=spec.id))
             folder = checkpoints.download(spec, self.settings.endpoint or None, progress, cancel)
         return checkpoints.validate_checkpoint(folder)
 
@@ -133,9 +133,9 @@ class ModelManager:
             info = self.resolve(model, progress, cancel)
             self.check_kind(info, kind)
             self.unload()
-            progress(None, f"loading {info.path.name}")
+            progress(None, Status("loading", model=info.path.name))
             self.loaded = self._load(model, info)
-            progress(None, f"loaded {info.path.name} in {self.loaded.load_seconds:.1f} s")
+            progress(None, Status("generating", model=info.path.name))
             return self.loaded
 
     @staticmethod

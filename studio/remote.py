@@ -41,7 +41,7 @@ import numpy as np
 
 from .audio import MODEL_SR, Audio, resample, to_wav_bytes
 from .errors import BusyError, Cancelled, InputError, NotFoundError, RemoteEngineError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .synthesis import Sampling, SynthesisResult, step_cap
 
 URL_ENV = "STUDIO_REMOTE_URL"
@@ -256,7 +256,7 @@ class RemoteModel:
         limiter = anyio.CapacityLimiter(MAX_PARALLEL)
         timeout = httpx.Timeout(self.read_timeout, connect=CONNECT_TIMEOUT_S)
         state = {"done": 0}
-        progress(0.0, f"remote {self.host} 0/{len(bodies)}")
+        progress(0.0, Status(model=f"remote {self.host}", part=0, parts=len(bodies)))
 
         async with httpx.AsyncClient(timeout=timeout) as client:
 
@@ -267,7 +267,10 @@ class RemoteModel:
                     try:
                         answers[i] = await self._post(client, body)
                         state["done"] += 1
-                        progress(state["done"] / len(bodies), f"remote {self.host} {state['done']}/{len(bodies)}")
+                        progress(
+                            state["done"] / len(bodies),
+                            Status(model=f"remote {self.host}", part=state["done"], parts=len(bodies)),
+                        )
                     except Exception as exc:  # kept, then raised once every request has ended
                         errors.append(exc)
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .backend import FRAME_RATE
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .timing import FitReport
 
 #: Hard ceiling of talker steps for one segment (the official config allows 8192 ≈ 11 min).
@@ -142,7 +142,7 @@ def step_monitor(tts, total_steps: int, progress: ProgressFn, cancel: CancelToke
             cancel.check()
         state["steps"] += 1
         if state["steps"] % 4 == 0:
-            progress(min(state["steps"] / total_steps, 1.0), f"{label} {state['steps']}/{total_steps}")
+            progress(min(state["steps"] / total_steps, 1.0), Status(model=label))
 
     handle = tts.model.talker.register_forward_pre_hook(hook, with_kwargs=True)
     try:

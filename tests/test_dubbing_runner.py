@@ -9,7 +9,7 @@ from studio.dubbing.runner import load_takes, project_lock, run_project, set_loc
 from studio.engine import Engine
 from studio.errors import BusyError, Cancelled
 from studio.models import ModelManager
-from studio.progress import CancelToken
+from studio.progress import CancelToken, progress_text
 from studio.settings import Settings
 from studio.voices import VoiceLibrary
 from tests.conftest import voiced_clip
@@ -154,7 +154,9 @@ def test_progress_is_per_line_and_overall_and_cancel_stops(
         run_project(project, engine, library, progress=progress, cancel=token)
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and 0 < max(fractions) <= 0.75
-    assert any(m.startswith("1/2 a") for _, m in seen)
+    words = [progress_text(m, "en") for _, m in seen]
+    assert "line 1/2" in words and all("line 1/2" in w for w in words)  # cancelled inside line 1
+    assert any(progress_text(m, "zh").startswith("第 1/2 句") for _, m in seen)
     assert [len(line.takes) for line in Project.load(tmp_path / "p").lines] == [1, 0]
 
 

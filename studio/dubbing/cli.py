@@ -150,7 +150,7 @@ def cmd_dub(args) -> int:
     only = None
     if args.lines:
         only = [project.lines[i].id for i in parse_line_numbers(args.lines, len(project.lines))]
-    progress = TqdmProgress("dub")
+    progress = TqdmProgress("dub", lang)
     try:
         report = run_project(project, engine_for(args), only=only, force=args.force, progress=progress)
     finally:

@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import BusyError, Cancelled, InputError, NotFoundError, StorageError, StudioError
-from ..progress import CancelToken, ProgressFn, no_progress
+from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
 from ..registry import SPEAKERS
 from .project import Line, Project, VoiceChoice, line_label, parse_voice
 
@@ -358,7 +358,7 @@ def run_project(
             jobs.append((i, line, voice, digest))
         first = _loaded_kind(engine)
         jobs.sort(key=lambda job: (_KIND_MODEL[job[2].kind] != first, _KIND_MODEL[job[2].kind]))
-        done_s: list[float] = []
+        eta = Eta()
         for k, (i, line, voice, digest) in enumerate(jobs):
             if cancel is not None:
                 cancel.check()
@@ -366,15 +366,14 @@ def run_project(
             if reused:
                 record(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
                 continue
-            line_started = time.perf_counter()
-            label = f"{k + 1}/{len(jobs)} {line.scene or line.id}"
-            eta = f" · ~{np.mean(done_s) * (len(jobs) - k):.0f} s left" if done_s else ""
+            where = Status(line=k + 1, lines=len(jobs))
 
-            def line_progress(fraction, message, k=k, label=label, eta=eta):
+            def line_progress(fraction, message, k=k, where=where):
                 overall = (k + (fraction or 0.0)) / len(jobs)
-                progress(overall, f"{label}{eta} · {message}")
+                status = message if isinstance(message, Status) else Status()
+                progress(overall, status.with_(line=where.line, lines=where.lines, eta_s=eta.left(overall)))
 
-            progress(k / len(jobs), f"{label}{eta}")
+            progress(k / len(jobs), where.with_(eta_s=eta.left(k / len(jobs))))
             if on_line is not None:
                 on_line(LineResult(line.id, i, "running"))
             try:
@@ -385,9 +384,8 @@ def run_project(
                 record(_failed(i, line, exc))
                 continue
             _save_take(project, line, digest, result)
-            done_s.append(time.perf_counter() - line_started)
             record(LineResult(line.id, i, "generated", result.seconds))
-        progress(1.0, "done")
+        progress(1.0, Status("done"))
     report.results.sort(key=lambda r: r.index)
     report.wall_s = time.perf_counter() - started
     return report

@@ -7,6 +7,7 @@ import html
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..engine import Engine
 from ..errors import StudioError
-from ..progress import CancelToken, ProgressFn
+from ..progress import CancelToken, ProgressFn, progress_text
 from ..timing import NATURAL_STRETCH
 from .i18n import t
 
@@ -101,25 +102,48 @@ def user_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(lang, *args, **kwargs):
+        request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
         try:
             return fn(lang, *args, **kwargs)
         except StudioError as exc:
-            raise gr.Error(exc.message(lang), print_exception=False) from exc
-        except gr.Error:
-            raise
+            raise _error(exc.message(lang), lang, request) from exc
+        except gr.Error as exc:
+            raise _error(exc.message, lang, request) from exc
         except Exception as exc:
             # The exception's text may name server files or tell whether they exist: it goes to the log only.
             log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(internal_error_message(lang), print_exception=False) from exc
+            raise _error(internal_error_message(lang), lang, request) from exc
 
     return wrapper
 
 
-def gradio_progress(progress: gr.Progress) -> ProgressFn:
-    """Adapt the engine's progress callback to a Gradio progress bar."""
+#: The last error each browser session was shown (bounded), for :func:`show_last_error`.
+_LAST_ERRORS: OrderedDict[str, str] = OrderedDict()
+_LAST_ERRORS_KEPT = 256
 
-    def report(fraction: float | None, message: str) -> None:
-        progress(fraction if fraction is not None else 0.0, desc=message)
+
+def _error(message: str, lang: str, request: gr.Request | None) -> gr.Error:
+    """A toast titled in ``lang``; the message is also kept for the session's result area."""
+    session = getattr(request, "session_hash", None)
+    if session:
+        _LAST_ERRORS[session] = message
+        _LAST_ERRORS.move_to_end(session)
+        while len(_LAST_ERRORS) > _LAST_ERRORS_KEPT:
+            _LAST_ERRORS.popitem(last=False)
+    return gr.Error(message, title=t("error_title", lang), print_exception=False)
+
+
+def show_last_error(lang: str, request: gr.Request) -> str:
+    """The session's last error as Markdown, for a result area that keeps it after the toast fades."""
+    message = _LAST_ERRORS.pop(getattr(request, "session_hash", "") or "", "")
+    return t("error_kept", lang, message=escape_md(message)) if message else ""
+
+
+def gradio_progress(progress: gr.Progress, lang: str = "zh") -> ProgressFn:
+    """Adapt the engine's progress callback to a Gradio progress bar, its words in ``lang``."""
+
+    def report(fraction: float | None, message) -> None:
+        progress(fraction if fraction is not None else 0.0, desc=progress_text(message, lang))
 
     return report
 

@@ -15,7 +15,7 @@ from .. import space
 from ..dubbing.project import Line, Project, check_line, project_folder
 from ..errors import InputError
 from ..paths import outputs_dir
-from .common import UiContext, audio_output, escape_md, gradio_progress, user_errors
+from .common import UiContext, audio_output, escape_md, gradio_progress, show_last_error, user_errors
 from .i18n import t
 
 _HEADERS = [
@@ -249,7 +249,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             ctx.engine,
             only=ids,
             force=force,
-            progress=gradio_progress(progress),
+            progress=gradio_progress(progress, lang),
             cancel=ctx.cancel_token(request),
         )
         message = t(
@@ -334,6 +334,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             view,
             concurrency_id="engine",
             api_visibility="private",
+            show_progress_on=[status],  # one bar, over the status line, not one over every output
         )
 
     open_button.click(do_open, [lang_state, folder], view, api_visibility="private")
@@ -344,6 +345,8 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         run_on_engine(run_selected, do_run_selected, selection),
         run_on_engine(regenerate, do_regenerate, number),
     ]
+    for event in events:  # the toast fades; the message stays in the status line until the next action
+        event.failure(show_last_error, [lang_state], [status], api_visibility="private")
     stop.click(ctx.cancel, None, None, cancels=events, api_visibility="private")
     play.click(do_play, [lang_state, number, *settings_inputs], [line_audio], api_visibility="private")
     choose.click(do_choose, [lang_state, number, take, *settings_inputs], view, api_visibility="private")

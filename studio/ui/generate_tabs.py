@@ -14,7 +14,7 @@ from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
-from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .common import UiContext, audio_output, gradio_progress, result_markdown, show_last_error, user_errors
 from .controls import (
     DeliveryControls,
     SamplingControls,
@@ -153,8 +153,22 @@ def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, 
     """
     inputs = [lang_state, shared.tuning.state, *own, shared.language, shared.model, shared.seed, *voice]
     inputs += [shared.normalize, *shared.timing.inputs, *last]
-    event = shared.run.click(generate, inputs, [shared.audio, shared.info], api_name=api_name, concurrency_id="engine")
+    event = shared.run.click(
+        generate,
+        inputs,
+        [shared.audio, shared.info],
+        api_name=api_name,
+        concurrency_id="engine",
+        show_progress_on=[shared.audio],
+    )
+    # The toast fades; the message stays in the result area until the next run.
+    event.failure(_kept_error, [lang_state], [shared.audio, shared.info], api_visibility="private")
     shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+
+
+def _kept_error(lang: str, request: gr.Request):
+    """After a failed run: an empty result (no bare "error" badge) and the message under it."""
+    return None, show_last_error(lang, request)
 
 
 def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, own, shared):
@@ -177,7 +191,7 @@ def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, 
         seed=_seed(seed_value),
         sampling=sampling_from(sampling_values),
         delivery=delivery_from(duration, ratio, takes),
-        progress=gradio_progress(progress),
+        progress=gradio_progress(progress, lang),
         cancel=ctx.cancel_token(request),
     )
     return _finish(ctx, request, result, lang, kind, text, voice, {**stored, "sampling": sampling_values})

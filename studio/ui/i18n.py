@@ -151,6 +151,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "pin_reading": ("选择这个字的读音", "Choose this character's reading"),
     "sent_to_model": ("**发送给模型的文本：** {text}", "**Sent to the model:** {text}"),
+    "error_title": ("出错了", "Error"),
+    "error_kept": ("**出错了：** {message}", "**Error:** {message}"),
+    "internal_error": ("内部错误（{kind}），详情见日志。", "Internal error ({kind}); see the log for details."),
     "pause_mark": ("⏸ 停顿 {s} 秒", "⏸ pause {s} s"),
     "pauses_note": (
         "{n} 处停顿，共 {s} 秒静音：不发送给模型，按原长度插入；设定时长时只伸缩语音。",

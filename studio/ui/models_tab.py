@@ -76,14 +76,14 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     @user_errors
     def do_download(lang, model_id, request: gr.Request, progress=gr.Progress()):
         path = checkpoints.download(
-            get_spec(model_id), settings.endpoint or None, gradio_progress(progress), ctx.cancel_token(request)
+            get_spec(model_id), settings.endpoint or None, gradio_progress(progress, lang), ctx.cancel_token(request)
         )
         return refreshed(t("done_download", lang, path=path))
 
     @user_errors
     def do_load(lang, model_id, progress=gr.Progress()):
         kind = get_spec(model_id).kind
-        loaded = ctx.engine.manager.get(model_id, kind, gradio_progress(progress))
+        loaded = ctx.engine.manager.get(model_id, kind, gradio_progress(progress, lang))
         return refreshed(t("done_load", lang, name=loaded.info.label, seconds=loaded.load_seconds))
 
     @user_errors

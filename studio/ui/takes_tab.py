@@ -155,7 +155,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         history = ctx.takes(request)
         take = history.get(take_id)
         result = regenerate(
-            ctx.engine, take, None, gradio_progress(progress), ctx.cancel_token(request), ctx.library(request)
+            ctx.engine, take, None, gradio_progress(progress, lang), ctx.cancel_token(request), ctx.library(request)
         )
         new = history.add(
             result.samples,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ...errors import BusyError, Cancelled, ConflictError, InputError, NotFoundError, StudioError
-from ...progress import CancelToken
+from ...progress import CancelToken, Status, progress_text
 from ..errors import ApiError
 from .projects import _outputs_folder, open_project
 
@@ -77,7 +77,7 @@ class DubJob:
     build: bool = True  #: assemble the track and write the outputs afterwards
     status: str = "queued"  #: queued | running | done | failed | cancelled
     progress: float = 0.0
-    message: str = ""
+    message: object = ""  #: a Status (or a plain string)
     current: int | None = None  #: 0-based index of the line being generated
     lines: list[_LineState] = field(default_factory=list)
     error: StudioError | None = None
@@ -108,7 +108,7 @@ class DubJob:
         with self.lock:
             if fraction is not None:
                 self.progress = max(self.progress, min(float(fraction), 0.99))
-            self.message = message
+            self.message = message  # a Status: worded in each reader's language by to_dict
 
     def on_line(self, result: LineResult) -> None:
         with self.lock:
@@ -149,7 +149,8 @@ class DubJob:
                 "project": self.project,
                 "status": self.status,
                 "progress": round(self.progress, 4),
-                "message": self.message,
+                "message": progress_text(self.message, "en"),
+                "progress_text": progress_text(self.message, lang),
                 "current_line": None
                 if current is None
                 else {"number": current.number, "id": current.id, "scene": current.scene, "text": current.text},
@@ -440,7 +441,7 @@ class JobRegistry:
             zh = "；".join(r.message("zh") for r in report.failed) or "没有任何台词可以生成。"
             en = "; ".join(r.message("en") for r in report.failed) or "no line could be generated."
             raise InputError(zh=f"没有生成任何音频：{zh}", en=f"No audio was generated: {en}")
-        job.on_progress(None, "writing outputs")
+        job.on_progress(None, Status("writing"))
         track = assemble(project, audio, take_rate(project))
         outputs = write_outputs(project, track, _outputs_folder(project), project.settings.format)
         written = [*outputs.files, outputs.zip]

@@ -160,7 +160,10 @@ class JobStatus(BaseModel):
     project: str
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(description="0-1")
-    message: str = Field(description="what the job is doing")
+    message: str = Field(description="what the job is doing (English, for logs)")
+    progress_text: str = Field(
+        "", description="what the job is doing and the time left, in the request's language (Accept-Language)"
+    )
     current_line: CurrentLine | None
     lines: list[LineStatus]
     counts: dict[str, int]

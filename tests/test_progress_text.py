@@ -1,0 +1,62 @@
+"""Progress a person can read: one formatter for the UI, the CLI's bar and the HTTP job status."""
+
+from pathlib import Path
+
+import pytest
+
+from studio.api.dubbing.jobs import DubJob
+from studio.progress import Eta, Status, TqdmProgress, duration_text, progress_text
+
+
+def test_a_dubbing_line_part_and_time_left_in_both_languages():
+    status = Status(line=1, lines=8, part=4, parts=5, eta_s=129.4)
+    assert progress_text(status, "zh") == "第 1/8 句 · 第 4/5 段 · 约剩 2 分 10 秒"
+    assert progress_text(status, "en") == "line 1/8 · part 4/5 · about 2 min 10 s left"
+    assert str(status) == status.text("en")
+
+
+def test_what_is_not_known_is_left_out():
+    assert progress_text(Status(line=3, lines=8), "zh") == "第 3/8 句"
+    assert progress_text(Status(line=3, lines=8, part=1, parts=1), "en") == "line 3/8"
+    assert progress_text(Status("loading", model="base"), "zh") == "正在加载模型 base"
+    assert progress_text(Status("loading", model="base"), "en") == "loading model base"
+    assert progress_text(Status("done", eta_s=5), "zh") == "完成"
+    assert progress_text("plain words", "zh") == "plain words"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "zh", "en"),
+    [
+        (0.2, "1 秒", "1 s"),
+        (59, "59 秒", "59 s"),
+        (130, "2 分 10 秒", "2 min 10 s"),
+        (3720, "1 小时 2 分", "1 h 2 min"),
+    ],
+)
+def test_durations_read_naturally(seconds, zh, en):
+    assert (duration_text(seconds, "zh"), duration_text(seconds, "en")) == (zh, en)
+
+
+def test_the_time_left_comes_from_measured_speed():
+    now = [100.0]
+    eta = Eta(clock=lambda: now[0])
+    now[0] += 1.0
+    assert eta.left(0.5) is None  # too early to measure
+    now[0] += 9.0  # 10 s for a quarter of the job
+    assert eta.left(0.25) == pytest.approx(30.0)
+    assert eta.left(0.01) is None  # too little done to tell
+
+
+def test_the_cli_bar_shows_the_words_in_the_users_language(capsys):
+    bar = TqdmProgress("dub", "zh")
+    bar(0.5, Status(line=2, lines=4, eta_s=65))
+    bar.close()
+    assert "第 2/4 句 · 约剩 1 分 5 秒" in capsys.readouterr().err
+
+
+def test_the_http_job_status_words_progress_in_the_readers_language():
+    job = DubJob(id="j1", project="p", folder=Path("p"))
+    job.on_progress(0.25, Status(line=1, lines=8, part=4, parts=5, eta_s=130))
+    assert job.to_dict("zh")["progress_text"] == "第 1/8 句 · 第 4/5 段 · 约剩 2 分 10 秒"
+    english = job.to_dict("en")
+    assert english["progress_text"] == english["message"] == "line 1/8 · part 4/5 · about 2 min 10 s left"

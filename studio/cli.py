@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
+from .cli_messages import say
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
 
@@ -237,10 +238,10 @@ def cmd_voices(args) -> None:
     if action == "list":
         voices = lib.list(tag=args.tag, query=args.query)
         if not voices:
-            print("no saved voices yet: python -m studio voices add NAME --audio CLIP --transcript TEXT --consent")
+            say("no_voices", lang)
         for v in voices:
             tags = ",".join(c.tag for c in v.clips)
-            print(f"{v.name:<20} {v.language:<8} clips: {tags:<24} {v.transcript[:40]}")
+            say("voice_row", lang, name=v.name, language=v.language, tags=tags, transcript=v.transcript[:40])
     elif action == "check":
         from .reference import prepare_reference
 
@@ -267,24 +268,24 @@ def cmd_voices(args) -> None:
             consent=args.consent,
             notes=args.notes or "",
         )
-        print(f"saved voice '{voice.name}' in {voice.path}")
+        say("voice_saved", lang, name=voice.name, path=voice.path)
     elif action == "add-clip":
         voice = lib.add_clip(args.name, args.audio, args.tag, args.transcript or "", replace_existing=args.replace)
-        print(f"'{voice.name}' now has clips: {', '.join(c.tag for c in voice.clips)}")
+        say("voice_clips", lang, name=voice.name, tags=", ".join(c.tag for c in voice.clips))
     elif action == "show":
         v = lib.get(args.name)
         print(json.dumps(v.to_profile(), ensure_ascii=False, indent=2))
     elif action == "rename":
-        print(f"renamed to '{lib.rename(args.name, args.new_name).name}'")
+        say("voice_renamed", lang, name=lib.rename(args.name, args.new_name).name)
     elif action == "remove":
         lib.delete(args.name)
-        print(f"moved '{args.name}' to the trash (python -m studio voices restore '{args.name}' brings it back)")
+        say("voice_removed", lang, name=args.name)
     elif action == "restore":
-        print(f"restored '{lib.restore(args.name).name}'")
+        say("voice_restored", lang, name=lib.restore(args.name).name)
     elif action == "export":
         print(lib.export(args.name, args.zip))
     elif action == "import":
-        print(f"imported '{lib.import_(args.zip, name=args.name).name}'")
+        say("voice_imported", lang, name=lib.import_(args.zip, name=args.name).name)
     elif action == "alias":
         cmd_alias(lib, args, lang)
     elif action == "import-gsv":
@@ -653,10 +654,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m studio") -> int:
         os.environ.update(override)
         return args.func(args) or 0
     except StudioError as exc:
-        print(f"error: {exc.message(user_language())}", file=sys.stderr)
+        say("error", user_language(), err=True, message=exc.message(user_language()))
         return 2
     except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
+        say("cancelled", user_language(), err=True)
         return 130
     finally:
         for name, value in saved.items():  # a caller in the same process keeps its environment

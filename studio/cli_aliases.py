@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-
-def _say(lang: str, zh: str, en: str) -> None:
-    print(zh if lang == "zh" else en)
+from .cli_messages import message, say
 
 
 def cmd_alias(lib, args, lang: str) -> None:
     """Add (default), remove (``--remove``) or list (no alias given) a voice's aliases."""
     if args.remove:
         voice = lib.remove_alias(args.name, args.remove)
-        _say(lang, f"已从“{voice.name}”移除别名：{args.remove}", f"removed alias from '{voice.name}': {args.remove}")
+        say("alias_removed", lang, name=voice.name, alias=args.remove)
     elif args.alias:
         voice = lib.add_alias(args.name, args.alias)
-        _say(lang, f"“{voice.name}”现在也响应：{args.alias}", f"'{voice.name}' now answers to: {args.alias}")
+        say("alias_added", lang, name=voice.name, alias=args.alias)
     else:
         voice = lib.get(args.name)
         if not voice.aliases:
-            _say(lang, f"“{voice.name}”还没有别名。", f"'{voice.name}' has no aliases yet.")
+            say("alias_none", lang, name=voice.name)
     for alias in voice.aliases:
         print(f"  {alias}")
 
@@ -31,16 +29,9 @@ def cmd_import_gsv(lib, args, lang: str) -> None:
         lib, args.config, block=args.block, audio=args.audio, name=args.name, voice=args.voice, consent=args.consent
     )
     if done.created:
-        _say(
-            lang,
-            f"已保存声音“{done.voice}”（{done.reference.block}），参考文本：{done.reference.prompt_text or '无'}",
-            f"saved voice '{done.voice}' ({done.reference.block}), transcript: {done.reference.prompt_text or 'none'}",
-        )
-    _say(
-        lang,
-        f"“{done.voice}”响应别名：{done.alias}（客户端配置无需修改）",
-        f"'{done.voice}' answers to: {done.alias} (the client's config works unchanged)",
-    )
+        transcript = done.reference.prompt_text or message("gsv_no_transcript", lang)
+        say("gsv_saved", lang, name=done.voice, block=done.reference.block, transcript=transcript)
+    say("gsv_alias", lang, name=done.voice, alias=done.alias)
 
 
 def add_alias_parsers(vs) -> None:

@@ -91,10 +91,15 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
                     )
 
         def switch_language(lang):
-            return [lang, *ctx.loc.updates(lang)]
+            # The first-run banner follows the language too (its text is built, not a catalogue key).
+            return [lang, *ctx.loc.updates(lang), gr.update(value=desktop.first_run_markdown(lang))]
 
         switch.change(
-            switch_language, [switch], [lang_state, *ctx.loc.components], api_name="set_language", queue=False
+            switch_language,
+            [switch],
+            [lang_state, *ctx.loc.components, first_run],
+            api_name="set_language",
+            queue=False,
         )
         demo.load(lambda: (_table(ctx), _runtime(ctx)), None, [table, runtime], api_visibility="private")
 
@@ -114,6 +119,6 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             api_visibility="private",
         )
         if default_lang != "zh":
-            demo.load(switch_language, [switch], [lang_state, *ctx.loc.components], api_visibility="private")
+            demo.load(switch_language, [switch], [lang_state, *ctx.loc.components, first_run], api_visibility="private")
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo

@@ -29,8 +29,9 @@ class Localizer:
     def __init__(self) -> None:
         self._items: list[tuple[gr.components.Component, dict[str, str]]] = []
 
-    def __call__(self, component, **keys: str):
-        """Register ``component``; ``keys`` maps an attribute (label, value, info, placeholder) to a string key."""
+    def __call__(self, component, **keys: str | tuple[str, ...]):
+        """Register ``component``; ``keys`` maps an attribute (label, value, info, placeholder) to a string key,
+        or ``headers`` to a tuple of keys (one per column)."""
         self._items.append((component, keys))
         return component
 
@@ -41,7 +42,14 @@ class Localizer:
 
     def updates(self, lang: str) -> list:
         """One ``gr.update`` per component, in :attr:`components` order."""
-        return [gr.update(**{attr: t(key, lang) for attr, key in keys.items()}) for _, keys in self._items]
+        return [gr.update(**{attr: _say(key, lang) for attr, key in keys.items()}) for _, keys in self._items]
+
+
+def _say(key, lang: str):
+    """A key's string, a tuple of keys' strings (headers), or what a callable gives for ``lang`` (choices)."""
+    if callable(key):
+        return key(lang)
+    return [t(k, lang) for k in key] if isinstance(key, tuple) else t(key, lang)
 
 
 @dataclass

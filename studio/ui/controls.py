@@ -191,15 +191,17 @@ def delivery_from(duration, ratio, takes) -> Delivery:
     )
 
 
-def emotion_choices() -> list[tuple[str, str]]:
-    """Dropdown choices for the emotion presets ('' = none)."""
-    return [("—", ""), *[(f"{e.zh} / {e.en}", e.id) for e in emotions()]]
+def emotion_choices(lang: str = "zh") -> list[tuple[str, str]]:
+    """Dropdown choices for the emotion presets ('' = none), named in ``lang``."""
+    return [("—", ""), *[(e.zh if lang == "zh" else e.en, e.id) for e in emotions()]]
 
 
 def build_emotion_controls(ctx: UiContext) -> tuple[gr.Dropdown, gr.Slider]:
     """Emotion preset and its intensity."""
     with gr.Row():
-        emotion = ctx.loc(gr.Dropdown(emotion_choices(), value="", label=t("emotion", "zh")), label="emotion")
+        emotion = ctx.loc(
+            gr.Dropdown(emotion_choices(), value="", label=t("emotion", "zh")), label="emotion", choices=emotion_choices
+        )
         intensity = ctx.loc(
             gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=t("intensity", "zh"), info=t("intensity_info", "zh")),
             label="intensity",
@@ -230,11 +232,11 @@ class SamplingControls:
     state: gr.State
 
 
-def preset_choices() -> list[tuple[str, str]]:
-    """Dropdown choices for the sampling presets."""
+def preset_choices(lang: str = "zh") -> list[tuple[str, str]]:
+    """Dropdown choices for the sampling presets, named in ``lang`` (a user's own preset by its name)."""
     from ..style import sampling_presets
 
-    return [(f"{p.get('zh', key)} / {p.get('en', key)}", key) for key, p in sampling_presets().items()]
+    return [(p.get(lang, key), key) for key, p in sampling_presets().items()]
 
 
 def build_sampling_controls(ctx: UiContext, lang_state: gr.State) -> SamplingControls:
@@ -243,13 +245,16 @@ def build_sampling_controls(ctx: UiContext, lang_state: gr.State) -> SamplingCon
 
     with ctx.loc(gr.Accordion(t("sampling", "zh"), open=False), label="sampling"):
         preset = ctx.loc(
-            gr.Dropdown(preset_choices(), value="default", label=t("sampling_preset", "zh")), label="sampling_preset"
+            gr.Dropdown(preset_choices(), value="default", label=t("sampling_preset", "zh")),
+            label="sampling_preset",
+            choices=preset_choices,
         )
         boxes = []
         with gr.Row():
             for name in SAMPLING_FIELDS:
                 low, high = SAMPLING_RANGES[name]
-                boxes.append(gr.Number(value=None, minimum=low, maximum=high, label=name, min_width=120))
+                box = gr.Number(value=None, minimum=low, maximum=high, label=t(f"s_{name}", "zh"), min_width=120)
+                boxes.append(ctx.loc(box, label=f"s_{name}"))
         with gr.Row():
             preset_name = ctx.loc(gr.Textbox(label=t("preset_name", "zh"), scale=2), label="preset_name")
             save = ctx.loc(gr.Button(t("save_preset", "zh"), size="sm", scale=1), value="save_preset")
@@ -269,7 +274,7 @@ def build_sampling_controls(ctx: UiContext, lang_state: gr.State) -> SamplingCon
     @user_errors
     def store(lang, name, *values):
         save_sampling_preset(name, dict(zip(SAMPLING_FIELDS, values, strict=True)))
-        return t("preset_saved", lang, name=name.strip()), gr.update(choices=preset_choices(), value=name.strip())
+        return t("preset_saved", lang, name=name.strip()), gr.update(choices=preset_choices(lang), value=name.strip())
 
     preset.change(fill, [preset], boxes, api_visibility="private")
     save.click(store, [lang_state, preset_name, *boxes], [saved, preset], api_visibility="private")

@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, gradio_progress, show_last_error, user_errors
 from .i18n import t
+from .i18n_tables import columns
 
 _HEADERS = [
     "#",
@@ -33,6 +34,8 @@ _HEADERS = [
     "locked",
     "takes",
 ]
+_COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
+_VOICE_COLUMNS = ("col_speaker", "col_voice")
 _DEFAULT_FOLDER = "dubbing/my-dub"
 
 
@@ -152,12 +155,15 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             label="dub_import",
         )
     table = ctx.loc(
-        gr.Dataframe(headers=_HEADERS, interactive=True, wrap=True, label=t("dub_lines", "zh")), label="dub_lines"
+        gr.Dataframe(headers=columns(_COLUMNS, "zh"), interactive=True, wrap=True, label=t("dub_lines", "zh")),
+        label="dub_lines",
+        headers=_COLUMNS,
     )
     with gr.Row():
         voices = ctx.loc(
-            gr.Dataframe(headers=["speaker", "voice"], interactive=True, label=t("dub_voices", "zh"), scale=2),
+            gr.Dataframe(headers=columns(_VOICE_COLUMNS, "zh"), interactive=True, label=t("dub_voices", "zh"), scale=2),
             label="dub_voices",
+            headers=_VOICE_COLUMNS,
         )
         with gr.Column():
             default_voice = ctx.loc(gr.Textbox(label=t("dub_default_voice", "zh")), label="dub_default_voice")

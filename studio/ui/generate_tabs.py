@@ -45,8 +45,12 @@ def model_choices(kind: str) -> list[tuple[str, str]]:
 
 
 def _language_dropdown(ctx: UiContext) -> gr.Dropdown:
-    choices = [(f"{LANGUAGE_ZH[name]} / {name}", name) for name in LANGUAGES]
-    return ctx.loc(gr.Dropdown(choices, value="Auto", label=t("language", "zh")), label="language")
+    def choices(lang: str) -> list[tuple[str, str]]:
+        return [(LANGUAGE_ZH[name] if lang == "zh" else name, name) for name in LANGUAGES]
+
+    return ctx.loc(
+        gr.Dropdown(choices("zh"), value="Auto", label=t("language", "zh")), label="language", choices=choices
+    )
 
 
 def _model_dropdown(ctx: UiContext, kind: str) -> gr.Dropdown:
@@ -314,14 +318,21 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
     )
 
 
+def _speaker_choices(lang: str) -> list[tuple[str, str]]:
+    """Preset speakers with their description in ``lang`` (the registry writes "中文 / English")."""
+    side = 0 if lang == "zh" else 1
+    return [(f"{n} · {d.split(' / ')[side] if ' / ' in d else d}", n) for n, _, d in SPEAKERS]
+
+
 def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
     """The Custom voice tab: a preset speaker, optionally with a style instruction."""
     with gr.Row():
         with gr.Column():
             text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
             speaker = ctx.loc(
-                gr.Dropdown([(f"{n} · {d}", n) for n, _, d in SPEAKERS], value="Vivian", label=t("speaker", "zh")),
+                gr.Dropdown(_speaker_choices("zh"), value="Vivian", label=t("speaker", "zh")),
                 label="speaker",
+                choices=_speaker_choices,
             )
             instruct = ctx.loc(
                 gr.Textbox(label=t("instruct", "zh"), placeholder=t("instruct_ph", "zh")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .i18n_tables import COLUMN_STRINGS
+
 LANGS = ("zh", "en")
 LANG_CHOICES = [("中文", "zh"), ("English", "en")]
 
@@ -142,7 +144,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # -- text panel, timing, emotion
     "readings": ("读音与发音词典", "Readings and pronunciation dictionary"),
     "normalize": ("数字、日期、单位转为读法", "Spell out numbers, dates and units"),
-    "normalize_info": ("例如 2% → 百分之二；关闭则原样发送", "e.g. 2% -> 百分之二; off sends them as written"),
+    "normalize_info": (
+        "例如 2% → 百分之二；关闭则原样发送",
+        "e.g. 2% is read out as 'two percent'; off sends them as written",
+    ),
     "check_readings": ("检查读音", "Check readings"),
     "readings_view": (
         "预测读音（标出的是多音字，⚠ 表示把握不大、请先检查；点击一个字来固定读音，候选按可能性排序）",
@@ -154,6 +159,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error_title": ("出错了", "Error"),
     "error_kept": ("**出错了：** {message}", "**Error:** {message}"),
     "internal_error": ("内部错误（{kind}），详情见日志。", "Internal error ({kind}); see the log for details."),
+    "s_temperature": ("温度", "temperature"),
+    "s_top_k": ("top-k", "top_k"),
+    "s_top_p": ("top-p", "top_p"),
+    "s_repetition_penalty": ("重复惩罚", "repetition_penalty"),
+    "s_subtalker_temperature": ("子码温度", "subtalker_temperature"),
+    "s_subtalker_top_k": ("子码 top-k", "subtalker_top_k"),
+    "s_subtalker_top_p": ("子码 top-p", "subtalker_top_p"),
+    "s_max_new_tokens": ("每段最多步数", "max_new_tokens"),
     "pause_mark": ("⏸ 停顿 {s} 秒", "⏸ pause {s} s"),
     "pauses_note": (
         "{n} 处停顿，共 {s} 秒静音：不发送给模型，按原长度插入；设定时长时只伸缩语音。",
@@ -239,7 +252,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "I confirm this is my own voice, or its owner has explicitly agreed that I clone it",
     ),
     "save_voice": ("保存到声音库", "Save to the library"),
-    "clip_tag": ("情绪片段标签（开心、生气、whisper……）", "Emotion clip tag (happy, angry, whisper...)"),
+    "clip_tag": ("情绪片段标签（开心、生气、耳语……）", "Emotion clip tag (happy, angry, whisper...)"),
     "add_clip": ("把这段录音加为该声音的情绪片段", "Add this recording to the voice as an emotion clip"),
     "library": ("声音库", "Voice library"),
     "new_name": ("新名称 / 导入时的名称", "New name / name on import"),
@@ -342,6 +355,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "dub_no_take": ("这一行还没有生成。", "This line has not been generated yet."),
 }
+
+
+STRINGS.update(COLUMN_STRINGS)
 
 
 def t(key: str, lang: str, **kwargs: object) -> str:

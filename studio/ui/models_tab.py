@@ -12,8 +12,9 @@ from ..errors import StudioError
 from ..registry import MODELS, get_spec
 from .common import UiContext, escape_md, gradio_progress, user_errors
 from .i18n import t
+from .i18n_tables import columns
 
-_HEADERS = ["id", "kind", "downloaded", "disk MB", "loaded", "path"]
+_COLUMNS = ("col_model_id", "col_kind", "col_downloaded", "col_disk_mb", "col_loaded", "col_path")
 
 
 def _table(ctx: UiContext) -> list[list]:
@@ -47,7 +48,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     """Build the tab; return the table and runtime panel so the app can fill them on page load."""
     settings = ctx.engine.manager.settings
     ctx.loc(gr.Markdown(t("models_intro", "zh")), value="models_intro")
-    table = gr.Dataframe(headers=_HEADERS, interactive=False, wrap=True)
+    table = ctx.loc(gr.Dataframe(headers=columns(_COLUMNS, "zh"), interactive=False, wrap=True), headers=_COLUMNS)
     runtime = gr.Markdown()
     with gr.Row():
         selected = ctx.loc(

@@ -11,8 +11,10 @@ from .common import UiContext, audio_output, gradio_progress, result_markdown, u
 from .controls import sampling_from
 from .files import scratch_folder
 from .i18n import t
+from .i18n_tables import columns
 
 HEADERS = ["id", "time", "kind", "voice", "text", "seconds", "seed", "★"]
+_COLUMNS = ("col_id", "col_time", "col_kind", "col_voice", "col_text", "col_seconds", "col_seed", "col_star")
 
 
 def take_rows(history) -> list[list]:
@@ -58,7 +60,7 @@ def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None
 
 def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     """The history table and what can be done with one take. Returns the table, filled when a page loads."""
-    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True)
+    table = ctx.loc(gr.Dataframe(headers=columns(_COLUMNS, "zh"), interactive=False, wrap=True), headers=_COLUMNS)
     with gr.Row():
         chosen = ctx.loc(gr.Textbox(label=t("take_id", "zh")), label="take_id")
         refresh = ctx.loc(gr.Button(t("refresh", "zh"), size="sm"), value="refresh")

@@ -13,6 +13,7 @@ from .alias_panel import build_alias_panel
 from .common import UiContext, audio_output, escape_md, user_errors
 from .files import scratch_folder
 from .i18n import t
+from .i18n_tables import columns
 
 _LEVEL_ICON = {"error": "❌", "warning": "⚠️", "ok": "✅"}
 
@@ -142,10 +143,9 @@ def build_voice_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
             status = gr.Markdown()
     with ctx.loc(gr.Accordion(t("library", "zh"), open=True), label="library"):
         search = ctx.loc(gr.Textbox(label=t("search_voices", "zh")), label="search_voices")
-        table = gr.Dataframe(
-            headers=["name", "language", "clips", "transcript", "consent", "updated"],
-            interactive=False,
-            wrap=True,
+        voice_columns = ("col_name", "col_language", "col_clips", "col_transcript", "col_consent", "col_updated")
+        table = ctx.loc(
+            gr.Dataframe(headers=columns(voice_columns, "zh"), interactive=False, wrap=True), headers=voice_columns
         )
         with gr.Row():
             chosen = ctx.loc(gr.Textbox(label=t("voice_name", "zh")), label="voice_name")

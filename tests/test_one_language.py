@@ -1,0 +1,266 @@
+"""One language at a time: the built UI in each language, and the CLI's messages, hold no words of the other.
+
+English text must hold no CJK character. Chinese text may hold ASCII words only from an allow-list
+of names, units and things a user types as written (model names, file types, commands).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import gradio as gr
+import pytest
+
+from studio.cli_messages import MESSAGES
+from studio.ui.app import build_app
+from tests.conftest import ROOT
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
+#: Names, units and literal things a Chinese sentence may carry in Latin letters.
+ALLOWED = {
+    w.lower()
+    for w in [
+        "Qwen",
+        "Voice",
+        "Studio",
+        "Base",
+        "CustomVoice",
+        "VoiceDesign",
+        "TTS",
+        "API",
+        "HTTP",
+        "GPT-SoVITS",
+        "OpenAI",
+        "x-vector",
+        "ICL",
+        "MB",
+        "GB",
+        "Hz",
+        "kHz",
+        "LUFS",
+        "dBTP",
+        "dB",
+        "ms",
+        "min",
+        "zip",
+        "wav",
+        "mp3",
+        "flac",
+        "ogg",
+        "opus",
+        "srt",
+        "vtt",
+        "txt",
+        "csv",
+        "tsv",
+        "yaml",
+        "yml",
+        "json",
+        "otio",
+        "fcpxml",
+        "xml",
+        "FCP",
+        "Premiere",
+        "Resolve",
+        "Final",
+        "Cut",
+        "Final-Cut",
+        "Remotion",
+        "python",
+        "studio",
+        "voices",
+        "add",
+        "alias",
+        "import-gsv",
+        "restore",
+        "NAME",
+        "CLIP",
+        "TEXT",
+        "consent",
+        "audio",
+        "transcript",
+        "top-k",
+        "top-p",
+        "Vivian",
+        "Serena",
+        "Hugging",
+        "Face",
+        "ModelScope",
+        "CPU",
+        "GPU",
+        "CUDA",
+        "int8",
+        "bf16",
+        "fp32",
+        "float32",
+        "bfloat16",
+        "tokenizer",
+        "Tokenizer",
+        "id",
+        "URL",
+        "Space",
+        "Spaces",
+        "ffmpeg",
+        "reading",
+        "alias",
+        "happy",
+        "sad",
+        "angry",
+        "Auto",
+        "Chinese",
+        "English",
+        "Japanese",
+        "Korean",
+        "German",
+        "French",
+        "Russian",
+        "Portuguese",
+        "Spanish",
+        "Italian",
+        "SSML",
+        "break",
+        "time",
+        "pause",
+        "localhost",
+        "Windows",
+        "macOS",
+        "Linux",
+        "WebUI",
+        "Gradio",
+        "PDF",
+        "Enter",
+        "Tab",
+        "Ctrl",
+        "Cmd",
+        "ok",
+        "OK",
+        "AI",
+        "Dylan",
+        "Eric",
+        "Ryan",
+        "Aiden",
+        "Sohee",
+        "Uncle",
+        "Fu",
+        "Ono",
+        "Anna",
+        "mps",
+        "vLLM-Omni",
+    ]
+}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _texts(component, update: dict | None) -> list[str]:
+    """Every user-visible string of ``component`` as a user of that language sees it."""
+    out = []
+    for attr in ("label", "info", "placeholder", "value", "choices", "headers"):
+        if update is not None and attr in update:
+            value = update[attr]
+        else:
+            value = getattr(component, attr, None)
+            if attr == "headers" and value is None:
+                value = (
+                    (getattr(component, "value", None) or {}).get("headers")
+                    if isinstance(component, gr.Dataframe)
+                    else None
+                )
+        if attr == "value" and not isinstance(component, (gr.Markdown, gr.Button, gr.HTML, gr.Textbox)):
+            continue
+        if attr == "choices" and value:
+            value = [c[0] if isinstance(c, (list, tuple)) else c for c in value]
+        out += _strings(value)
+    return out
+
+
+def _violations(texts: list[str], lang: str) -> list[str]:
+    bad = []
+    for text in texts:
+        if lang == "en" and _CJK.search(text) and text not in ("中文",):
+            bad.append(text)
+        if lang == "zh" and _CJK.search(text) is None and not text.strip("#★ ").strip():
+            continue
+        if lang == "zh":
+            plain = re.sub(r"`[^`]*`|https?://\S+|\{[^}]*\}", "", text)
+            # Literal things (ids, paths, file types, syntax like preset:NAME) are written as they are.
+            tokens = [w for w in re.findall(r"[\w.:/\\-]+", plain) if not re.search(r"[\d_:/\\]|^\.", w)]
+            words = {w.lower() for tok in tokens for w in _WORD.findall(tok)}
+            if words - ALLOWED and text not in ("English",):
+                bad.append(f"{text!r}: {sorted(words - ALLOWED)}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def built():
+    from studio.ui import common
+
+    registered: list = []
+    original = common.Localizer.__call__
+
+    def spy(self, component, **keys):
+        registered.append(self)
+        return original(self, component, **keys)
+
+    common.Localizer.__call__ = spy
+    try:
+        demo = build_app()
+    finally:
+        common.Localizer.__call__ = original
+    return demo, registered[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_built_ui_speaks_one_language(built, lang):
+    demo, loc = built
+    updates = dict(zip(map(id, loc.components), loc.updates(lang), strict=True))
+    texts = []
+    for block in demo.blocks.values():
+        if not isinstance(block, gr.components.Component | gr.Tab | gr.Accordion):
+            continue
+        texts += _texts(block, updates.get(id(block)) if lang == "en" or id(block) in updates else None)
+    bad = _violations(texts, lang)
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_cli_catalogue_speaks_one_language(lang):
+    texts = [pair[0 if lang == "zh" else 1] for pair in MESSAGES.values()]
+    assert not _violations(texts, lang)
+
+
+def test_the_cli_says_saved_voice_in_chinese(tmp_path, reference_wav):
+    env = {**os.environ, "STUDIO_LANG": "zh", "STUDIO_HOME": str(tmp_path / "home")}
+
+    def cli(*args):
+        proc = subprocess.run(
+            [sys.executable, "-m", "studio", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    saved = cli("voices", "add", "Anna", "--audio", str(reference_wav), "--transcript", "参考音频的文字。", "--consent")
+    assert saved.startswith("已保存声音“Anna”") and "saved voice" not in saved
+    assert cli("voices", "alias", "Anna", "E:\\old\\0.wav").strip().startswith("“Anna”现在也响应")
+    assert "片段" in cli("voices", "list")
+
+
+def test_the_first_run_banner_follows_the_language_switch(built, studio_home):
+    from studio import desktop
+
+    demo, loc = built
+    deps = demo.get_config_file()["dependencies"]
+    switch = next(d for d in deps if d["api_name"] == "set_language")
+    assert len(switch["outputs"]) == len(loc.components) + 2  # the state, every label, and the banner
+    assert not _violations([desktop.first_run_markdown("en")], "en")
+    assert _CJK.search(desktop.first_run_markdown("zh"))

@@ -45,17 +45,23 @@ def _write_result(result, args, voice: str = "") -> None:
     tags = Tags(title=Path(args.out).stem, voice=voice, model=result.model)
     path = export_audio(result.samples, result.sr, args.out, sample_rate=args.sample_rate, tags=tags)
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k not in NOT_SECONDS)
-    print(f"{path}  {result.seconds:.2f} s of audio, seed {result.seed}, {result.model}  ({timing})")
     lang = user_language()
+    say("result", lang, path=path, seconds=result.seconds, seed=result.seed, model=result.model, timing=timing)
     if result.model_text:
-        print(f"sent to the model: {result.model_text}")
+        say("sent_to_model", lang, text=result.model_text)
     if result.instruction:
-        print(f"instruction: {result.instruction}")
+        say("instruction", lang, text=result.instruction)
     if result.fit is not None:
         fit = result.fit
-        print(
-            f"natural {fit.natural_s:.2f} s, target {fit.target_s:.3f} s, fitted to {result.seconds:.3f} s "
-            f"(trimmed {fit.trimmed_s:.2f} s, pauses {fit.pause_change_s:+.2f} s, stretch x{fit.stretch:.3f})"
+        say(
+            "fitted",
+            lang,
+            natural=fit.natural_s,
+            target=fit.target_s,
+            final=result.seconds,
+            trimmed=fit.trimmed_s,
+            pauses=fit.pause_change_s,
+            stretch=fit.stretch,
         )
         if fit.warning:
             from .timing import NATURAL_STRETCH
@@ -66,9 +72,9 @@ def _write_result(result, args, voice: str = "") -> None:
                 if lang == "zh"
                 else f"stretch x{fit.stretch:.2f} is outside the natural range {low}-{high} and may sound unnatural."
             )
-            print(f"note: {message}", file=sys.stderr)
+            say("note", lang, err=True, message=message)
     for note in result.notes:
-        print(f"note: {note.message(lang)}", file=sys.stderr)
+        say("note", lang, err=True, message=note.message(lang))
 
 
 def _read_text(args) -> str:

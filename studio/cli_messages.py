@@ -37,6 +37,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{name}”响应别名：{alias}（客户端配置无需修改）",
         "'{name}' answers to: {alias} (the client's config works unchanged)",
     ),
+    "result": (
+        "{path}  {seconds:.2f} 秒音频，种子 {seed}，{model}（{timing}）",
+        "{path}  {seconds:.2f} s of audio, seed {seed}, {model}  ({timing})",
+    ),
+    "sent_to_model": ("发送给模型：{text}", "sent to the model: {text}"),
+    "instruction": ("风格指令：{text}", "instruction: {text}"),
+    "fitted": (
+        "原长 {natural:.2f} 秒，目标 {target:.3f} 秒，调整为 {final:.3f} 秒（裁掉 {trimmed:.2f} 秒，停顿 {pauses:+.2f} 秒，伸缩 ×{stretch:.3f}）",
+        "natural {natural:.2f} s, target {target:.3f} s, fitted to {final:.3f} s "
+        "(trimmed {trimmed:.2f} s, pauses {pauses:+.2f} s, stretch x{stretch:.3f})",
+    ),
+    "dub_header": (
+        "{n:>3}  {scene:<14}{speaker:<10}{status:<10}{natural:>8}{slot:>8}{stretch:>8}  {file}",
+        "{n:>3}  {scene:<14}{speaker:<10}{status:<10}{natural:>8}{slot:>8}{stretch:>8}  {file}",
+    ),
+    "dub_columns": (
+        "#|场景|角色|状态|原长|时段|伸缩|文件",
+        "#|scene|speaker|status|natural|slot|stretch|file",
+    ),
+    "dub_totals": (
+        "共 {lines} 行（生成 {generated}，复用 {reused}，锁定 {locked}，失败 {failed}）· 音频共 {audio:.2f} 秒 · "
+        "音轨 {track:.2f} 秒（{mode} 模式）· 用时 {wall:.1f} 秒 · 超出时段 {over} 行",
+        "lines {lines} (generated {generated}, reused {reused}, locked {locked}, failed {failed}) · total audio "
+        "{audio:.2f} s · track {track:.2f} s ({mode} mode) · wall time {wall:.1f} s · lines over their slot {over}",
+    ),
+    "dub_timelines": (
+        "时间线：{xml}（Premiere、DaVinci Resolve），{fcpxml}（Final Cut Pro），{otio}（OpenTimelineIO）",
+        "timelines: {xml} (Premiere, DaVinci Resolve), {fcpxml} (Final Cut Pro), {otio} (OpenTimelineIO)",
+    ),
+    "dub_zip": ("压缩包：{path}", "zip: {path}"),
     "error": ("错误：{message}", "error: {message}"),
     "cancelled": ("已取消", "cancelled"),
     "note": ("提示：{message}", "note: {message}"),

@@ -150,6 +150,9 @@ ALLOWED = {
         "Anna",
         "mps",
         "vLLM-Omni",
+        "DaVinci",
+        "Pro",
+        "OpenTimelineIO",
     ]
 }
 

@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..cli_messages import message, say
 from ..errors import InputError
 from ..progress import TqdmProgress
 from .project import PROJECT_FILE, Project, parse_voice
@@ -184,7 +185,14 @@ def _raise_failed(report) -> None:
 def print_summary(project: Project, report, track, outputs, wall_s: float, lang: str = "en") -> None:
     """The table printed after a run: one row per line, then the totals."""
     results = {r.line_id: r for r in report.results}
-    print(f"{'#':>3}  {'scene':<14}{'speaker':<10}{'status':<10}{'natural':>8}{'slot':>8}{'stretch':>8}  file")
+    heads = dict(
+        zip(
+            ("n", "scene", "speaker", "status", "natural", "slot", "stretch", "file"),
+            message("dub_columns", lang).split("|"),
+            strict=True,
+        )
+    )
+    say("dub_header", lang, **heads)
     for p in track.placements:
         line = project.lines[p.index]
         status = results[line.id].status if line.id in results else "-"
@@ -195,16 +203,22 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
             f"{p.end_s - p.start_s:>7.2f}s{p.stretch:>8.2f}  {file.name if file else '-'}{flag}"
         )
     audio_s = sum(len(c) for c in track.clips.values()) / track.sr
-    print(
-        f"lines {len(project.lines)} (generated {report.count('generated')}, reused {report.count('reused')}, "
-        f"locked {report.count('locked')}, failed {len(report.failed)}) · total audio {audio_s:.2f} s · "
-        f"track {track.seconds:.2f} s ({track.mode} mode) · wall time {wall_s:.1f} s · "
-        f"lines over their slot {len(track.flagged)}"
+    say(
+        "dub_totals",
+        lang,
+        lines=len(project.lines),
+        generated=report.count("generated"),
+        reused=report.count("reused"),
+        locked=report.count("locked"),
+        failed=len(report.failed),
+        audio=audio_s,
+        track=track.seconds,
+        mode=track.mode,
+        wall=wall_s,
+        over=len(track.flagged),
     )
     timelines = outputs.timelines
     if timelines:
-        print(
-            f"timelines: {timelines['timeline.xml'].name} (Premiere, DaVinci Resolve), "
-            f"{timelines['timeline.fcpxml'].name} (Final Cut Pro), {timelines['timeline.otio'].name} (OpenTimelineIO)"
-        )
-    print(f"zip: {outputs.zip}")
+        names = {k: timelines[f"timeline.{k}"].name for k in ("xml", "fcpxml", "otio")}
+        say("dub_timelines", lang, **names)
+    say("dub_zip", lang, path=outputs.zip)

@@ -36,6 +36,8 @@ _HEADERS = [
 ]
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
+#: Each column sized for its content (the longest header of both languages); the text takes what is left and wraps.
+_WIDTHS = ["40px", "72px", "80px", "96px", "auto", "84px", "84px", "84px", "72px", "72px", "100px", "72px", "64px"]
 _DEFAULT_FOLDER = "dubbing/my-dub"
 
 
@@ -155,7 +157,13 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             label="dub_import",
         )
     table = ctx.loc(
-        gr.Dataframe(headers=columns(_COLUMNS, "zh"), interactive=True, wrap=True, label=t("dub_lines", "zh")),
+        gr.Dataframe(
+            headers=columns(_COLUMNS, "zh"),
+            interactive=True,
+            wrap=True,
+            column_widths=_WIDTHS,
+            label=t("dub_lines", "zh"),
+        ),
         label="dub_lines",
         headers=_COLUMNS,
     )

@@ -158,7 +158,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sent_to_model": ("**发送给模型的文本：** {text}", "**Sent to the model:** {text}"),
     "error_title": ("出错了", "Error"),
     "error_kept": ("**出错了：** {message}", "**Error:** {message}"),
-    "internal_error": ("内部错误（{kind}），详情见日志。", "Internal error ({kind}); see the log for details."),
     "s_temperature": ("温度", "temperature"),
     "s_top_k": ("top-k", "top_k"),
     "s_top_p": ("top-p", "top_p"),

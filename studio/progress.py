@@ -6,8 +6,10 @@ Gradio progress bar, the CLI to tqdm, and the API to a job record.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .errors import Cancelled
 
@@ -17,6 +19,26 @@ ProgressFn = Callable[[float | None, str], None]
 
 def no_progress(fraction: float | None, message: str) -> None:
     """A progress callback that ignores everything."""
+
+
+#: What this thread is working for, as (zh, en), told to whoever waits for the model meanwhile.
+Activity = Callable[[], tuple[str, str]]
+_activity: contextvars.ContextVar[Activity | None] = contextvars.ContextVar("studio_activity", default=None)
+
+
+@contextlib.contextmanager
+def doing(describe: Activity) -> Iterator[None]:
+    """Name what the current thread does (e.g. a dubbing job and its line) while it holds the model."""
+    token = _activity.set(describe)
+    try:
+        yield
+    finally:
+        _activity.reset(token)
+
+
+def current_activity() -> Activity | None:
+    """What the current thread said it does (:func:`doing`), or None."""
+    return _activity.get()
 
 
 class CancelToken:

@@ -11,13 +11,12 @@ Lines are generated grouped by model kind, so each model loads once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import BusyError, Cancelled, InputError, NotFoundError, StorageError, StudioError
+from ..errors import Cancelled, InputError, NotFoundError, StorageError, StudioError
 from ..progress import CancelToken, ProgressFn, no_progress
 from ..registry import SPEAKERS
+from .lock import project_lock
 from .project import Line, Project, VoiceChoice, line_label, parse_voice
 
 _KIND_MODEL = {"saved": "base", "preset": "custom_voice", "design": "voice_design"}
@@ -39,7 +39,9 @@ class LineResult:
 
     line_id: str
     index: int
-    status: str  #: generated | reused | locked | failed | skipped (and "running", only passed to ``on_line``)
+    #: generated | reused | locked | failed | skipped; "running" and "flagged" (a target the text can never
+    #: meet, found before generating) are only passed to ``on_line``
+    status: str
     seconds: float = 0.0
     message_zh: str = ""
     message_en: str = ""
@@ -55,6 +57,7 @@ class RunReport:
 
     results: list[LineResult] = field(default_factory=list)
     wall_s: float = 0.0
+    flagged: list[LineResult] = field(default_factory=list)  #: lines whose slot the text can never fit
 
     def count(self, status: str) -> int:
         """How many lines ended with ``status``."""
@@ -250,28 +253,6 @@ def _save_take(project: Project, line: Line, digest: str, result) -> None:
     project.save()
 
 
-@contextlib.contextmanager
-def project_lock(project: Project) -> Iterator[None]:
-    """Hold the project folder's lock for a run; a second run meanwhile gets :class:`BusyError`."""
-    from filelock import FileLock, Timeout
-
-    if project.folder is None:
-        raise InputError(zh="请先保存项目（指定文件夹）再生成。", en="Save the project to a folder before generating.")
-    project.folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(project.folder / ".lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout as exc:
-        raise BusyError(
-            zh="这个项目正在另一个窗口或命令里生成，请等它结束。",
-            en="This project is being generated in another window or command; wait for it to finish.",
-        ) from exc
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 # -- running ----------------------------------------------------------------------------------------
 
 
@@ -315,6 +296,7 @@ def run_project(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     on_line: Callable[[LineResult], None] | None = None,
+    job: str = "",
 ) -> RunReport:
     """Generate the project's lines (or the ids in ``only``); ``force`` makes a new take even when up to date.
 
@@ -322,7 +304,10 @@ def run_project(
     reported in the result, naming the line, and the others still run.
     Unexpected errors and :class:`Cancelled` stop the run; what was made is saved.
     ``on_line`` hears about each line as it happens: a "running" result when its
-    generation starts, then its final result (after its take is saved).
+    generation starts, then its final result (after its take is saved); before
+    any generation, a "flagged" result for each line whose slot or target length
+    its text can never fit (it is still generated; the track cuts it and says so).
+    ``job`` names the run in the project's marker (see :mod:`.lock`).
     """
     started = time.perf_counter()
     report = RunReport()
@@ -334,7 +319,7 @@ def run_project(
 
     library = _library(library)
     wanted = set(only) if only is not None else None
-    with project_lock(project):
+    with project_lock(project, job, force) as marker:
         jobs = []
         for i, line in enumerate(project.lines):
             if wanted is not None and line.id not in wanted:
@@ -349,16 +334,24 @@ def run_project(
                 record(_failed(i, line, exc))
                 continue
             jobs.append((i, line, voice, digest))
+            warning = unreachable_target(i, line)
+            if warning is not None:
+                report.flagged.append(warning)
+                if on_line is not None:
+                    on_line(warning)
         first = _loaded_kind(engine)
         jobs.sort(key=lambda job: (_KIND_MODEL[job[2].kind] != first, _KIND_MODEL[job[2].kind]))
         done_s: list[float] = []
+        marker.start([job[1].id for job in jobs])
         for k, (i, line, voice, digest) in enumerate(jobs):
             if cancel is not None:
                 cancel.check()
             reused = _reuse(project, line, digest, force)
             if reused:
                 record(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
+                marker.finished(line.id)
                 continue
+            marker.at(k + 1, i + 1)
             line_started = time.perf_counter()
             label = f"{k + 1}/{len(jobs)} {line.scene or line.id}"
             eta = f" · ~{np.mean(done_s) * (len(jobs) - k):.0f} s left" if done_s else ""
@@ -376,8 +369,10 @@ def run_project(
                 raise
             except StudioError as exc:
                 record(_failed(i, line, exc))
+                marker.finished(line.id)
                 continue
             _save_take(project, line, digest, result)
+            marker.finished(line.id)
             done_s.append(time.perf_counter() - line_started)
             record(LineResult(line.id, i, "generated", result.seconds))
         progress(1.0, "done")
@@ -401,6 +396,39 @@ def _reuse(project: Project, line: Line, digest: str, force: bool) -> str:
                     project.save()
                 return "reused"
     return ""
+
+
+def unreachable_target(index: int, line: Line) -> LineResult | None:
+    """A "flagged" result when the line's slot (or target length) is one its text can never fit, else None."""
+    from ..text import prepare_text
+    from ..timing import text_length_range
+
+    target = line.end - line.start if line.timed else line.duration
+    if target is None:
+        return None
+    low, high = text_length_range(prepare_text(line.text).model_text)
+    if low <= target <= high:
+        return None
+    zh, en = line_label(index, line)
+    if target < low:
+        return LineResult(
+            line.id,
+            index,
+            "flagged",
+            0.0,
+            f"{zh}：{target:.2f} 秒读不完这段文字（至少约 {low:.2f} 秒），会被截断。请缩短文字或加长时段。",
+            f"{en}: {target:.2f} s is too short for its text (at least about {low:.2f} s); it will be cut. "
+            "Shorten the text or lengthen the slot.",
+        )
+    return LineResult(
+        line.id,
+        index,
+        "flagged",
+        0.0,
+        f"{zh}：这段文字读不满 {target:.2f} 秒（最多约 {high:.0f} 秒），其余是静音。请加长文字或缩短时段。",
+        f"{en}: its text cannot fill {target:.2f} s (at most about {high:.0f} s); the rest will be silence. "
+        "Lengthen the text or shorten the slot.",
+    )
 
 
 def _failed(index: int, line: Line, exc: StudioError) -> LineResult:

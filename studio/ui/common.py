@@ -21,6 +21,11 @@ from .i18n import t
 
 log = logging.getLogger(__name__)
 
+#: Generation requests that may run at once in Gradio. They need the model one at a time: the engine's own
+#: lock serialises them, and a request waiting there says for what (progress text), instead of sitting
+#: silently in Gradio's queue. Input errors come back at once, before any wait.
+ENGINE_WAITERS = 8
+
 
 class Localizer:
     """Remembers which component shows which string, to re-label them all on a language switch."""

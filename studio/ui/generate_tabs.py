@@ -14,7 +14,7 @@ from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
-from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .common import ENGINE_WAITERS, UiContext, audio_output, gradio_progress, result_markdown, user_errors
 from .controls import (
     DeliveryControls,
     SamplingControls,
@@ -153,7 +153,14 @@ def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, 
     """
     inputs = [lang_state, shared.tuning.state, *own, shared.language, shared.model, shared.seed, *voice]
     inputs += [shared.normalize, *shared.timing.inputs, *last]
-    event = shared.run.click(generate, inputs, [shared.audio, shared.info], api_name=api_name, concurrency_id="engine")
+    event = shared.run.click(
+        generate,
+        inputs,
+        [shared.audio, shared.info],
+        api_name=api_name,
+        concurrency_id="engine",
+        concurrency_limit=ENGINE_WAITERS,
+    )
     shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
 
 
@@ -239,7 +246,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 label="text",
                 placeholder="text_ph",
             )
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="clone")
             shared = _shared_controls(ctx, lang_state, "base", panel)
 
     @user_errors
@@ -316,7 +323,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
             )
             emotion, intensity = build_emotion_controls(ctx)
             reason = gr.Markdown()
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="custom")
         with gr.Column():
             shared = _shared_controls(ctx, lang_state, "custom_voice", panel)
 
@@ -372,7 +379,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
             )
             text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
             emotion, intensity = build_emotion_controls(ctx)
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="design")
         with gr.Column():
             shared = _shared_controls(ctx, lang_state, "voice_design", panel)
 

@@ -10,7 +10,7 @@ from .. import checkpoints, space
 from ..device import DEVICES, DTYPES
 from ..errors import StudioError
 from ..registry import MODELS, get_spec
-from .common import UiContext, escape_md, gradio_progress, user_errors
+from .common import ENGINE_WAITERS, UiContext, escape_md, gradio_progress, user_errors
 from .i18n import t
 
 _HEADERS = ["id", "kind", "downloaded", "disk MB", "loaded", "path"]
@@ -121,9 +121,30 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         return refreshed(t("saved", lang))
 
     download.click(do_download, [lang_state, selected], outputs, concurrency_id="downloads", api_visibility="private")
-    load.click(do_load, [lang_state, selected], outputs, concurrency_id="engine", api_visibility="private")
-    unload.click(do_unload, [lang_state], outputs, concurrency_id="engine", api_visibility="private")
-    delete.click(do_delete, [lang_state, selected], outputs, concurrency_id="engine", api_visibility="private")
+    load.click(
+        do_load,
+        [lang_state, selected],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=ENGINE_WAITERS,
+        api_visibility="private",
+    )
+    unload.click(
+        do_unload,
+        [lang_state],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=ENGINE_WAITERS,
+        api_visibility="private",
+    )
+    delete.click(
+        do_delete,
+        [lang_state, selected],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=ENGINE_WAITERS,
+        api_visibility="private",
+    )
     refresh.click(lambda: refreshed(), None, outputs, api_visibility="private")
     use_folder.click(do_use_folder, [lang_state, selected, folder], outputs, api_visibility="private")
     save.click(do_save, [lang_state, endpoint, device, dtype], outputs, api_visibility="private")

@@ -134,7 +134,7 @@ def apply_arguments(project: Project, args) -> None:
 def cmd_dub(args) -> int:
     """Run the ``dub`` subcommand."""
     from ..cli import engine_for, user_language
-    from .lock import describe_marker, interrupted
+    from .lock import busy_error, describe_marker, interrupted, running_elsewhere
     from .outputs import build_outputs
     from .runner import run_project
     from .scripts import apply_timings, import_script
@@ -145,10 +145,14 @@ def cmd_dub(args) -> int:
     project = open_project(args.input, out)
     if args.srt:
         apply_timings(project, import_script(args.srt))
-    left = interrupted(project.folder) if project.folder is not None else None
-    if left is not None:  # a run that crashed: its finished lines are reused below
-        zh, en = describe_marker(left)
-        print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
+    if project.folder is not None:
+        busy = running_elsewhere(project.folder)
+        if busy is not None:  # refuse before saving anything over the running job's project
+            raise busy_error(busy)
+        left = interrupted(project.folder)
+        if left is not None:  # a run that crashed: its finished lines are reused below
+            zh, en = describe_marker(left)
+            print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
     apply_arguments(project, args)
     project.save()
     only = None

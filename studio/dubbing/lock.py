@@ -91,6 +91,16 @@ def describe_marker(data: dict) -> tuple[str, str]:
     return f"进程 {pid}{where_zh}", f"process {pid}{where_en}"
 
 
+def busy_error(data: dict | None) -> BusyError:
+    """The refusal of a second run while the run of marker ``data`` (None: unknown) holds the project."""
+    zh, en = describe_marker(data) if data else ("", "")
+    return BusyError(
+        zh=f"这个项目正在另一个窗口或命令里生成{f'（{zh}）' if zh else ''}，请等它结束，或先停止它。",
+        en=f"This project is being generated in another window or command{f' ({en})' if en else ''}; "
+        "wait for it to finish, or stop it first.",
+    )
+
+
 def _file_lock(folder: Path):
     from filelock import FileLock
 
@@ -144,13 +154,7 @@ def project_lock(project: Project, job: str = "", force: bool = False) -> Iterat
     try:
         lock.acquire()
     except Timeout as exc:
-        data = read_marker(project.folder)
-        zh, en = describe_marker(data) if data else ("", "")
-        raise BusyError(
-            zh=f"这个项目正在另一个窗口或命令里生成{f'（{zh}）' if zh else ''}，请等它结束，或先停止它。",
-            en=f"This project is being generated in another window or command{f' ({en})' if en else ''}; "
-            "wait for it to finish, or stop it first.",
-        ) from exc
+        raise busy_error(read_marker(project.folder)) from exc
     marker = RunMarker(project.folder, job, force)
     try:
         yield marker

@@ -11,8 +11,6 @@ Lines are generated grouped by model kind, so each model loads once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 import uuid
@@ -24,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import Cancelled, InputError, NotFoundError, StorageError, StudioError
+from ..errors import Cancelled, InputError, StorageError, StudioError
 from ..progress import CancelToken, ProgressFn, no_progress
-from ..registry import SPEAKERS
 from .lock import project_lock
-from .project import Line, Project, VoiceChoice, line_label, parse_voice
+from .project import Line, Project, VoiceChoice, line_label
+from .voicing import KIND_MODEL, library_or_default, line_hash, model_for, resolve_voice, saved_clip
 
-_KIND_MODEL = {"saved": "base", "preset": "custom_voice", "design": "voice_design"}
+__all__ = ["LineResult", "RunReport", "line_hash", "model_for", "project_lock", "resolve_voice", "run_project"]
 
 
 @dataclass
@@ -67,114 +65,6 @@ class RunReport:
     def failed(self) -> list[LineResult]:
         """Lines that could not be generated, with their messages."""
         return [r for r in self.results if r.status == "failed"]
-
-
-# -- voices and hashes ------------------------------------------------------------------------------
-
-
-def _library(library):
-    if library is None:
-        from ..voices import VoiceLibrary
-
-        library = VoiceLibrary()
-    return library
-
-
-def _preset_name(name: str) -> str | None:
-    return next((n for n, _, _ in SPEAKERS if n.lower() == name.strip().lower()), None)
-
-
-def resolve_voice(project: Project, index: int, library=None) -> VoiceChoice:
-    """The voice line ``index`` is read with; an unknown speaker raises :class:`NotFoundError` naming the line."""
-    line = project.lines[index]
-    zh, en = line_label(index, line)
-    label = line.speaker
-    if label in project.voices:
-        spec = project.voices[label]
-    elif label and _known_name(label, library):
-        spec = label
-    elif project.settings.default_voice:
-        spec = project.settings.default_voice
-    elif label:
-        raise NotFoundError(
-            zh=f"{zh}：不认识的说话人 “{label}”。请把它对应到已保存的声音、预设音色或设计的声音。",
-            en=f"{en}: unknown speaker '{label}'. Map it to a saved voice, a preset speaker or a designed voice.",
-        )
-    else:
-        raise NotFoundError(
-            zh=f"{zh}没有指定说话人，也没有默认声音。请在“角色 → 声音”里设置。",
-            en=f"{en} has no speaker and there is no default voice. Map it under 'speaker -> voice'.",
-        )
-    try:
-        voice = parse_voice(spec)
-    except InputError as exc:
-        raise InputError(zh=f"{zh}：{exc.zh}", en=f"{en}: {exc.en}") from exc
-    if voice.kind == "":
-        if _library(library).exists(voice.name):
-            voice.kind = "saved"
-        elif _preset_name(voice.name):
-            voice.kind, voice.name = "preset", _preset_name(voice.name)
-        else:
-            raise NotFoundError(
-                zh=f"{zh}：不认识的说话人 “{voice.name}”。请把它对应到已保存的声音、预设音色或设计的声音。",
-                en=f"{en}: unknown speaker '{voice.name}'. Map it to a saved voice, a preset speaker or a designed voice.",
-            )
-    elif voice.kind == "saved" and not _library(library).exists(voice.name):
-        raise NotFoundError(
-            zh=f"{zh}：声音库里没有 “{voice.name}”。", en=f"{en}: there is no saved voice called '{voice.name}'."
-        )
-    elif voice.kind == "preset":
-        if not _preset_name(voice.name):
-            raise NotFoundError(
-                zh=f"{zh}：没有名为 “{voice.name}” 的预设音色。", en=f"{en}: no preset speaker called '{voice.name}'."
-            )
-        voice.name = _preset_name(voice.name)
-    return voice
-
-
-def _known_name(name: str, library) -> bool:
-    return _preset_name(name) is not None or _library(library).exists(name)
-
-
-def _saved_clip(voice: VoiceChoice, line: Line, library) -> tuple[Path, str]:
-    """The reference file and transcript of a saved voice; an emotion picks the clip tagged with it."""
-    saved = _library(library).get(voice.name)
-    tag = voice.tag or None
-    if tag is None and line.emotion and any(c.tag.lower() == line.emotion.lower() for c in saved.clips):
-        tag = line.emotion
-    clip = saved.clip(tag)
-    return saved.path / clip.file, clip.transcript or saved.transcript
-
-
-def model_for(project: Project, voice: VoiceChoice, engine) -> str:
-    """The model id or folder that reads ``voice`` (the project's setting, else the studio default)."""
-    kind = _KIND_MODEL[voice.kind]
-    chosen = {"base": project.settings.model_base, "custom_voice": project.settings.model_custom}.get(
-        kind, project.settings.model_design
-    )
-    return chosen or engine.manager.default_model(kind)
-
-
-def line_hash(project: Project, index: int, voice: VoiceChoice, engine, library=None) -> str:
-    """Content hash of everything that shapes line ``index``'s audio (timing and slots excluded)."""
-    line, settings = project.lines[index], project.settings
-    parts: dict = {
-        "text": line.text,
-        "voice": [voice.kind, voice.name, voice.tag, voice.description],
-        "emotion": [line.emotion, line.intensity] if line.emotion else None,
-        "language": settings.language,
-        "model": model_for(project, voice, engine),
-        "seed": settings.seed,
-        "max_new_tokens": settings.max_new_tokens,
-        "loudness": settings.loudness,
-    }
-    remote = getattr(engine, "remote", None)
-    if remote is not None:  # another machine's model: its takes are not the local model's
-        parts["remote"] = remote.url
-    if voice.kind == "saved":
-        path, transcript = _saved_clip(voice, line, library)
-        parts["clip"] = [hashlib.sha1(path.read_bytes()).hexdigest(), transcript]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # -- takes ------------------------------------------------------------------------------------------
@@ -274,7 +164,7 @@ def _generate(engine, project: Project, index: int, voice: VoiceChoice, library,
     }
     emotion = {"emotion": line.emotion or None, "intensity": line.intensity}
     if voice.kind == "saved":
-        reference, transcript = _saved_clip(voice, line, library)
+        reference, transcript = saved_clip(voice, line, library)
         return engine.clone(text, reference, transcript, x_vector_only=not transcript, **common)
     if voice.kind == "preset":
         return engine.custom(text, voice.name, **common, **emotion)
@@ -317,7 +207,7 @@ def run_project(
         if on_line is not None:
             on_line(result)
 
-    library = _library(library)
+    library = library_or_default(library)
     wanted = set(only) if only is not None else None
     with project_lock(project, job, force) as marker:
         jobs = []
@@ -340,7 +230,7 @@ def run_project(
                 if on_line is not None:
                     on_line(warning)
         first = _loaded_kind(engine)
-        jobs.sort(key=lambda job: (_KIND_MODEL[job[2].kind] != first, _KIND_MODEL[job[2].kind]))
+        jobs.sort(key=lambda job: (KIND_MODEL[job[2].kind] != first, KIND_MODEL[job[2].kind]))
         done_s: list[float] = []
         marker.start([job[1].id for job in jobs])
         for k, (i, line, voice, digest) in enumerate(jobs):

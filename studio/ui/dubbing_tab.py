@@ -18,7 +18,7 @@ from .. import space
 from ..dubbing.jobs import registry
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
 from ..dubbing.project import Line, Project, check_line, project_folder
-from ..errors import ConflictError, InputError
+from ..errors import ConflictError, InputError, StudioError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, user_errors
 from .dubbing_jobs import job_text, project_status, stop_project
@@ -294,15 +294,18 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
     def do_stop(lang, folder_value):
         return stop_project(_folder(folder_value), lang)
 
-    @user_errors
     def do_status(lang, folder_value, last):
-        """The poll: the job's status; the table again when a line finished or the job changed state."""
-        path = _folder(folder_value)
-        message, key = project_status(path, lang)
-        if not key or key == tuple(last or ()):
-            return gr.update(), message, key
-        project = _open(folder_value)
-        return _rows(project), message, key
+        """The poll: the job's status; the table again when a line finished or the job changed state.
+
+        Quiet about a folder still being typed or a project that cannot be read (no error every second)."""
+        try:
+            path = _folder(folder_value)
+            message, key = project_status(path, lang)
+            if not key or key == tuple(last or ()):
+                return gr.update(), message, key
+            return _rows(_open(folder_value)), message, key
+        except StudioError:
+            return gr.update(), "", ()
 
     @user_errors
     def do_play(lang, line_number, folder_value):

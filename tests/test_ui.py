@@ -254,9 +254,22 @@ def test_a_dubbing_job_outlives_the_page_and_another_page_sees_and_stops_it(serv
         second.predict(folder, *view[:7], api_name="/dub_save")  # no edit under a running job
     assert "正在生成" in status()  # all of that happened while the job ran
 
+    # a generation from a third page meanwhile waits for the model, and says for what
+    third = Client(server, verbose=False)
+    waiting = third.submit("你好。", "Vivian", "", "Auto", str(tiny_custom), 1, api_name="/custom")
+
+    def told() -> str:
+        return " ".join(p.desc or "" for p in waiting.status().progress_data or [])
+
+    while "排队等待项目 “outlives” 的配音任务（第" not in (said := told()):
+        assert time.monotonic() < deadline and not waiting.done(), said
+        time.sleep(0.2)
+
     assert "正在停止" in second.predict(folder, api_name="/dub_stop")
     while "已停止" not in (message := status()):
         assert time.monotonic() < deadline, message
         time.sleep(0.2)
     made = [line for line in Project.load(server_home / "outputs" / folder).lines if line.takes]
     assert len(made) < 8
+    audio, info = waiting.result(timeout=300)  # its turn came when the job stopped
+    assert sf.info(audio).frames > 0 and "种子 1" in info

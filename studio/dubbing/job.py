@@ -107,7 +107,9 @@ class DubJob:
     def describe(self) -> tuple[str, str]:
         """The job in words, as (zh, en): "the dubbing job of project 'x' (line 3/8)"."""
         with self.lock:
-            step = next((k for k, s in enumerate(self.lines) if s.number == (self.current or -1) + 1), None)
+            step = next(
+                (k for k, s in enumerate(self.lines) if self.current is not None and s.number == self.current + 1), None
+            )
             total = len(self.lines)
         where_zh = f"（第 {step + 1}/{total} 行）" if step is not None else ""
         where_en = f" (line {step + 1}/{total})" if step is not None else ""

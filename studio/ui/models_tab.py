@@ -83,7 +83,9 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     @user_errors
     def do_load(lang, model_id, progress=gr.Progress()):
         kind = get_spec(model_id).kind
-        loaded = ctx.engine.manager.get(model_id, kind, gradio_progress(progress))
+        manager = ctx.engine.manager
+        with manager.turn(gradio_progress(progress)):  # while a generation holds the model, say which
+            loaded = manager.get(model_id, kind, gradio_progress(progress))
         return refreshed(t("done_load", lang, name=loaded.info.label, seconds=loaded.load_seconds))
 
     @user_errors

@@ -196,6 +196,12 @@ def test_a_run_killed_mid_way_is_resumed_with_only_its_remaining_lines(tmp_path,
     assert set(missing) <= set(left["pending"]) and len(left["pending"]) <= len(missing) + 1
 
     engine = Engine(ModelManager(Settings(dtype="float32")))
+    srv = serve_in_thread(engine, port=free_port(), projects_root=out)
+    try:  # over HTTP, the project says a crashed run left lines to make
+        detail = httpx.get(f"{srv.url}/api/dubbing/projects/project").json()
+    finally:
+        srv.stop()
+    assert detail["interrupted_lines"] == len(left["pending"]) and detail["generating_process"] is None
     made: list[str] = []
     original = engine.design
     monkeypatch.setattr(engine, "design", lambda text, *a, **k: made.append(text) or original(text, *a, **k))

@@ -213,6 +213,12 @@ class ProjectSummary(BaseModel):
     voices: dict[str, str]
     default_voice: str
     job: str | None = Field(description="the queued or running job, if any")
+    generating_process: int | None = Field(
+        None, description="the process id of another program generating the project now (a job here gets 503)"
+    )
+    interrupted_lines: int | None = Field(
+        None, description="lines a crashed run left to make; a new job resumes them, reusing the finished ones"
+    )
     outputs: list[str]
 
 

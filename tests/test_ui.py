@@ -273,3 +273,16 @@ def test_a_dubbing_job_outlives_the_page_and_another_page_sees_and_stops_it(serv
     assert len(made) < 8
     audio, info = waiting.result(timeout=300)  # its turn came when the job stopped
     assert sf.info(audio).frames > 0 and "种子 1" in info
+
+
+def test_building_the_track_before_any_line_is_generated_is_refused_and_writes_nothing(client, server_home):
+    from gradio_client.exceptions import AppError
+
+    from studio.dubbing.project import Line, Project
+
+    folder = "dubbing/nothing-yet"
+    Project(name="nothing-yet", lines=[Line(scene="s1", text="你好。")]).save(server_home / "outputs" / folder)
+    view = client.predict(folder, api_name="/dub_open")
+    with pytest.raises(AppError, match="请先生成台词"):
+        client.predict(folder, *view[:7], api_name="/dub_build")
+    assert not (server_home / "outputs" / folder / "outputs").exists()

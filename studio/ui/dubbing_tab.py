@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import space
-from ..dubbing.jobs import registry
+from ..dubbing.jobs import FINAL, registry
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
 from ..dubbing.project import Line, Project, check_line, project_folder
 from ..errors import ConflictError, InputError, StudioError
@@ -297,12 +297,16 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
     def do_status(lang, folder_value, last):
         """The poll: the job's status; the table again when a line finished or the job changed state.
 
-        Quiet about a folder still being typed or a project that cannot be read (no error every second)."""
+        Quiet about a folder still being typed or a project that cannot be read (no error every second), and
+        about nothing new (no job): the status line then keeps what the last action wrote."""
         try:
             path = _folder(folder_value)
             message, key = project_status(path, lang)
-            if not key or key == tuple(last or ()):
-                return gr.update(), message, key
+            if not key:
+                return gr.update(), gr.update(), key
+            if key == tuple(last or ()):
+                # a finished job's text is shown once: what the page shows since (a build's report) stays
+                return gr.update(), message if key[1] not in FINAL else gr.update(), key
             return _rows(_open(folder_value)), message, key
         except StudioError:
             return gr.update(), "", ()

@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 ENGINE_WAITERS = 8
 
 
+def engine_waiters() -> int:
+    """:data:`ENGINE_WAITERS`; 1 on a Space, where a waiting request would hold a ZeroGPU slot meanwhile."""
+    from .. import space
+
+    return 1 if space.enabled() else ENGINE_WAITERS
+
+
 class Localizer:
     """Remembers which component shows which string, to re-label them all on a language switch."""
 

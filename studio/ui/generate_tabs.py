@@ -14,7 +14,7 @@ from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
-from .common import ENGINE_WAITERS, UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .common import UiContext, audio_output, engine_waiters, gradio_progress, result_markdown, user_errors
 from .controls import (
     DeliveryControls,
     SamplingControls,
@@ -159,7 +159,7 @@ def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, 
         [shared.audio, shared.info],
         api_name=api_name,
         concurrency_id="engine",
-        concurrency_limit=ENGINE_WAITERS,
+        concurrency_limit=engine_waiters(),
     )
     shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
 

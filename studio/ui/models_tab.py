@@ -10,7 +10,7 @@ from .. import checkpoints, space
 from ..device import DEVICES, DTYPES
 from ..errors import StudioError
 from ..registry import MODELS, get_spec
-from .common import ENGINE_WAITERS, UiContext, escape_md, gradio_progress, user_errors
+from .common import UiContext, engine_waiters, escape_md, gradio_progress, user_errors
 from .i18n import t
 
 _HEADERS = ["id", "kind", "downloaded", "disk MB", "loaded", "path"]
@@ -128,7 +128,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         [lang_state, selected],
         outputs,
         concurrency_id="engine",
-        concurrency_limit=ENGINE_WAITERS,
+        concurrency_limit=engine_waiters(),
         api_visibility="private",
     )
     unload.click(
@@ -136,7 +136,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         [lang_state],
         outputs,
         concurrency_id="engine",
-        concurrency_limit=ENGINE_WAITERS,
+        concurrency_limit=engine_waiters(),
         api_visibility="private",
     )
     delete.click(
@@ -144,7 +144,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         [lang_state, selected],
         outputs,
         concurrency_id="engine",
-        concurrency_limit=ENGINE_WAITERS,
+        concurrency_limit=engine_waiters(),
         api_visibility="private",
     )
     refresh.click(lambda: refreshed(), None, outputs, api_visibility="private")

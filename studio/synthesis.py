@@ -172,14 +172,14 @@ def step_cap(texts: list[str], sampling: Sampling | None = None, max_seconds: fl
 def streaming(sink: Callable[[np.ndarray], None], plan=None) -> Iterator[None]:
     """Within the block (in this thread), local generations of one text hand ``sink`` their audio chunk by chunk.
 
-    ``plan`` is a :class:`studio.accel.stream.ChunkPlan` (default:
-    :func:`~studio.accel.stream.chunk_plan`). The chunks are the model's raw
+    ``plan`` is a :class:`studio.accel.chunks.ChunkPlan` (default:
+    :func:`~studio.accel.chunks.chunk_plan`). The chunks are the model's raw
     audio (before any fitting, levelling or watermark); put end to end they are
     the generation's audio. A call that cannot stream (a batch, a remote engine)
     never calls ``sink``: its caller takes the whole result instead.
     """
     if plan is None:
-        from .accel.stream import chunk_plan
+        from .accel.chunks import chunk_plan
 
         plan = chunk_plan()
     token = _STREAM.set((sink, plan))

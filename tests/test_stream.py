@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from studio import synthesis
+from studio.accel.chunks import ChunkPlan, chunk_plan
 from studio.accel.decode import decode_from, decode_span
-from studio.accel.stream import ChunkPlan, StreamDecoder, chunk_plan
+from studio.accel.stream import StreamDecoder
 from studio.backend import SAMPLES_PER_FRAME, qwen_tts
 from studio.errors import Cancelled
 from studio.progress import CancelToken

@@ -165,4 +165,3 @@ def test_leaving_mid_stream_stops_the_generation(url, monkeypatch):
     r = httpx.post(f"{url}/api/custom", json={"text": "Hi", "speaker": "Vivian", "format": "pcm"}, timeout=TIMEOUT)
     assert r.status_code == 200
     assert frames["n"] < max_steps_for(text.strip()) - 1
-

@@ -199,7 +199,8 @@ def test_open_webui(url):
     r = httpx.post(f"{url}/v1/audio/speech", json={"input": "Hi", "voice": "Vivian", "model": "tts-1"}, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "audio/mpeg"  # mp3 by default
-    assert_length(len(decode(r.content, "mp3")), ["Hi"], slack=FRAME)
+    # Streamed mp3 has no Info frame, so a decoder keeps the encoder's delay and padding (< 1 frame each).
+    assert_length(len(decode(r.content, "mp3")), ["Hi"], slack=2 * FRAME)
 
 
 def test_sillytavern_with_empty_bearer_and_speed(url):

@@ -82,3 +82,12 @@ def test_cache_layers_are_views_of_one_buffer_and_grow_past_it():
     assert out_k.data_ptr() == cache.layers[0].key_buffer.data_ptr()  # written in place, no copy of the past
     out_k, _ = cache.update(torch.ones(1, 2, 1, 4), torch.ones(1, 2, 1, 4), 0)  # beyond capacity: grows
     assert out_k.shape[2] == 6 and torch.equal(out_k[:, :, :5], torch.cat(keys, dim=2))
+
+
+def test_cuda_graph_code_is_never_imported_off_cuda(pair, prompt):
+    import sys
+
+    sys.modules.pop("studio.accel.cuda_graphs", None)
+    kwargs = dict(text="你好。", language="Chinese", voice_clone_prompt=prompt, max_new_tokens=6, eos_token_id=3071)
+    accel.generate(pair[1], "generate_voice_clone", **kwargs)
+    assert "studio.accel.cuda_graphs" not in sys.modules

@@ -183,3 +183,32 @@ def test_cancel_mid_stream_stops_generation(base, prompt):
         handle.remove()
     assert len(chunks) == 1 and steps["n"] < STEPS
     assert "decode" not in base.model.speech_tokenizer.__dict__ and not base.model.talker._forward_hooks
+
+
+def test_ui_live_playback_streams_then_gives_the_result(tiny_custom):
+    import inspect
+
+    import gradio as gr
+
+    from studio.engine import Engine
+    from studio.models import ModelManager
+    from studio.settings import Settings
+    from studio.ui.common import UiContext
+    from studio.ui.generate_tabs import _live
+
+    engine = Engine(ModelManager(Settings(dtype="float32")))
+    ctx = UiContext(engine=engine)
+
+    def generate(lang, text, request: gr.Request = None, progress=gr.Progress()):
+        result = engine.custom(text, "Vivian", model=str(tiny_custom), seed=3, sampling=Sampling(force_steps=STEPS))
+        return (result.sr, result.samples), f"{result.seconds:.2f}"
+
+    run = _live(ctx, generate)
+    assert inspect.signature(run) == inspect.signature(generate)  # Gradio passes request and progress by it
+    outputs = list(run("en", "你好，世界。"))
+    live = [item[0] for item in outputs[:-1]]
+    assert len(live) >= 3 and all(sr == 24_000 for sr, _ in live)
+    assert all(isinstance(item[1], type(gr.skip())) for item in outputs[:-1])
+    (final_sr, final), info = outputs[-1][1:]
+    streamed = np.concatenate([chunk for _, chunk in live])
+    assert final_sr == 24_000 and len(streamed) == len(final) == (STEPS - 1) * SAMPLES_PER_FRAME and info

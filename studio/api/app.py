@@ -505,9 +505,9 @@ class ApiContext:
             yield self._count(job, stretch(result.samples, job.speed))
 
     def _live(self, job: Job, text: str, seed: int) -> Iterator[np.ndarray]:
-        """One segment, streamed chunk by chunk (see :mod:`.live`)."""
+        """One segment, streamed chunk by chunk (see :mod:`studio.live`)."""
         from .. import watermark
-        from .live import Outcome, live_chunks
+        from ..live import Outcome, live_chunks
 
         outcome = Outcome()
         mark = (job.delivery or Delivery()).watermark

@@ -10,6 +10,7 @@ the caller gives up its queue slot.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..progress import CancelToken
+from .progress import CancelToken
 
 _END = object()
 
@@ -34,10 +35,11 @@ class Outcome:
 def live_chunks(generate: Callable[[], object], cancel: CancelToken, plan, outcome: Outcome) -> Iterator[np.ndarray]:
     """Yield the raw audio chunks ``generate()`` streams; its result (or error) lands in ``outcome``.
 
+    ``cancel`` is anything with a ``cancel()`` method (the job's token).
     An error is raised here after the chunks that came before it. A generation
     that streams nothing (a remote engine) just sets ``outcome.result``.
     """
-    from ..synthesis import streaming
+    from .synthesis import streaming
 
     chunks: queue.Queue = queue.Queue()
 
@@ -50,7 +52,9 @@ def live_chunks(generate: Callable[[], object], cancel: CancelToken, plan, outco
         finally:
             chunks.put(_END)
 
-    worker = threading.Thread(target=work, name="studio-live", daemon=True)
+    # The worker sees the caller's context variables (e.g. a UI framework's progress tracking).
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(work,), name="studio-live", daemon=True)
     worker.start()
     try:
         while (item := chunks.get()) is not _END:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .. import space
+from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
@@ -129,6 +131,8 @@ class _Shared:
     stop: gr.Button
     audio: gr.Audio
     info: gr.Markdown
+    live: gr.Button
+    live_audio: gr.Audio
 
 
 def _shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: TextPanel) -> _Shared:
@@ -141,8 +145,13 @@ def _shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: Tex
     with gr.Row():
         run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
         stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
+        live = ctx.loc(gr.Button(t("listen_live", "zh")), value="listen_live")
+    live_audio = ctx.loc(
+        gr.Audio(label=t("live_audio", "zh"), streaming=True, autoplay=True, interactive=False), label="live_audio"
+    )
     audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
-    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, gr.Markdown())
+    info = gr.Markdown()
+    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, info, live, live_audio)
 
 
 def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, voice: list, last: list | tuple = ()):
@@ -161,7 +170,35 @@ def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, 
         concurrency_id="engine",
         concurrency_limit=engine_waiters(),
     )
-    shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+    outputs = [shared.live_audio, shared.audio, shared.info]
+    live = shared.live.click(
+        _live(ctx, generate),
+        inputs,
+        outputs,
+        api_visibility="private",
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
+    )
+    shared.stop.click(ctx.cancel, None, None, cancels=[event, live], api_visibility="private")
+
+
+def _live(ctx: UiContext, generate):
+    """``generate`` with its audio played while it is made: chunks of codec frames to the live player, then
+    the finished (levelled, kept) result as the Generate button gives it. Same inputs, so the same call."""
+    from types import SimpleNamespace
+
+    from ..live import Outcome, live_chunks
+
+    @functools.wraps(generate)  # Gradio reads the wrapped signature to pass request and progress
+    def run(*args, **kwargs):
+        outcome = Outcome()
+        stop = SimpleNamespace(cancel=lambda: ctx.cancel(kwargs.get("request")))
+        for chunk in live_chunks(lambda: generate(*args, **kwargs), stop, None, outcome):
+            yield (MODEL_SR, chunk), gr.skip(), gr.skip()
+        audio, info = outcome.result
+        yield gr.skip(), audio, info
+
+    return run
 
 
 def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, own, shared):

@@ -24,6 +24,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "generate": ("生成", "Generate"),
     "stop": ("停止", "Stop"),
     "result": ("结果", "Result"),
+    "listen_live": ("边生成边听", "Listen while generating"),
+    "live_audio": ("实时播放（生成中）", "Live playback (while generating)"),
     "ref_audio": ("参考音频（上传或录音，3-10 秒最佳）", "Reference audio (upload or record; 3-10 s is best)"),
     "ref_text": ("参考音频的文字内容（逐字）", "Transcript of the reference (word for word)"),
     "xvec": (

@@ -23,7 +23,7 @@ from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import SPEAKERS, normalize_language
 from .style import compose_instruction
 from .synthesis import Sampling, SynthesisResult, accel_notes, run_generation
-from .timing import MIN_STRETCH, fit_to_duration, resolve_target
+from .timing import MIN_STRETCH, check_target_reachable, fit_to_duration, resolve_target
 
 if TYPE_CHECKING:
     from .remote import RemoteModel
@@ -138,9 +138,9 @@ class Engine:
             self._remote = RemoteModel(url, key)
         return self._remote
 
-    def _session(self, remote: RemoteModel | None):
-        """The lock a generation holds: the model manager's for the local model, none for a remote engine."""
-        return contextlib.nullcontext() if remote is not None else self.manager.lock
+    def _session(self, remote: RemoteModel | None, progress: ProgressFn, cancel: CancelToken | None):
+        """The model's turn a generation holds (waiting says for what); none for a remote engine."""
+        return contextlib.nullcontext() if remote is not None else self.manager.turn(progress, cancel)
 
     # -- text ------------------------------------------------------------------------------------
     @property
@@ -173,8 +173,13 @@ class Engine:
 
         return prepare_text(check_text(text), dictionary=self.dictionary, normalize=normalize)
 
-    def _model_texts(self, texts: list[str], normalize: bool) -> tuple[list[str], list]:
+    def _model_texts(
+        self, texts: list[str], normalize: bool, delivery: Delivery | None = None
+    ) -> tuple[list[str], list]:
+        """What the model gets for each text, and its warnings; a target length no text can meet is refused here."""
         prepared = [self.prepare_text(t, normalize) for t in texts]
+        for p in prepared:
+            check_target_reachable(p.model_text, delivery.duration if delivery is not None else None)
         return [p.model_text for p in prepared], [p.warnings for p in prepared]
 
     # -- voice cloning -------------------------------------------------------------------------
@@ -251,7 +256,7 @@ class Engine:
     ) -> list[SynthesisResult]:
         """Speak several texts with one reference (or saved voice) in batched model calls."""
         seed = _check_request(seed, delivery)
-        model_texts, notes = self._model_texts(texts, normalize)
+        model_texts, notes = self._model_texts(texts, normalize, delivery)
         language = normalize_language(language)
         model = self._model_for(model, "base")
         if not 0.0 <= intensity <= 1.0:
@@ -282,7 +287,7 @@ class Engine:
         ref = resample(ref, MODEL_SR)  # 24 kHz in: qwen-tts then skips its slow librosa resampling
         remote = self.remote
         blend = bool(saved is not None and clip and intensity < 1.0 and saved.clip(None).file != saved.clip(clip).file)
-        with self._session(remote):
+        with self._session(remote, progress, cancel):
             loaded, load_seconds = self._acquire(model, "base", progress, cancel, remote)
             if remote is not None:
                 prompt = remote.reference(ref, transcript, x_vector_only)
@@ -391,7 +396,7 @@ class Engine:
         """
         text = check_text(text)
         seed = _check_request(seed, delivery)
-        model_texts, notes = self._model_texts([text], normalize)
+        model_texts, notes = self._model_texts([text], normalize, delivery)
         is_preset = any(speaker.strip().lower() == n.lower() for n, _, _ in SPEAKERS)
         speaker = _speaker_name(speaker) if is_preset else speaker.strip()
         language = normalize_language(language)
@@ -400,7 +405,7 @@ class Engine:
             _speaker_name(speaker)
         instruct = compose_instruction(emotion, intensity, instruct, instruction_language(text, language))
         remote = self.remote
-        with self._session(remote):
+        with self._session(remote, progress, cancel):
             loaded, load_seconds = self._acquire(model, "custom_voice", progress, cancel, remote)
             known = _checkpoint_speakers(loaded) if remote is None else ()
             if known and speaker.lower() not in {k.lower() for k in known}:  # e.g. a fine-tuned checkpoint's own
@@ -448,7 +453,7 @@ class Engine:
         """Speak ``text`` in a new voice described in words (VoiceDesign), optionally with an emotion preset."""
         text = check_text(text)
         seed = _check_request(seed, delivery)
-        model_texts, notes = self._model_texts([text], normalize)
+        model_texts, notes = self._model_texts([text], normalize, delivery)
         description = check_text(description, ("声音描述", "voice description"))
         language = normalize_language(language)
         model = self._model_for(model, "voice_design")
@@ -459,7 +464,7 @@ class Engine:
                 [instruct, compose_instruction(emotion, intensity, "", lang)]
             )
         remote = self.remote
-        with self._session(remote):
+        with self._session(remote, progress, cancel):
             loaded, load_seconds = self._acquire(model, "voice_design", progress, cancel, remote)
             result = self._generate(
                 loaded,

@@ -22,7 +22,7 @@ from . import checkpoints
 from .checkpoints import CheckpointInfo
 from .device import Capabilities, Placement, choose_placement, probe
 from .errors import CheckpointError, ModelMismatchError, ResourceError
-from .progress import CancelToken, ProgressFn, Status, no_progress
+from .progress import Activity, CancelToken, ProgressFn, Status, current_activity, no_progress
 from .registry import DEFAULT_MODEL, MODELS, TOKENIZER, ModelSpec, get_spec
 from .settings import Settings
 
@@ -58,6 +58,11 @@ class ModelStatus:
     loaded: bool
 
 
+def waiting_for(holder: Activity | None) -> Status:
+    """What a request waiting for the model is told (worded by :func:`~studio.progress.progress_text`)."""
+    return Status("waiting", busy=holder() if holder is not None else ("另一个生成任务", "another generation"))
+
+
 def _is_path(value: str) -> bool:
     return os.sep in value or "/" in value or value.startswith(".") or Path(value).expanduser().is_dir()
 
@@ -70,6 +75,25 @@ class ModelManager:
         self._caps = capabilities
         self.lock = threading.RLock()
         self.loaded: LoadedModel | None = None
+        self._holder: Activity | None = None  #: what the thread holding :attr:`lock` in :meth:`turn` works for
+
+    @contextlib.contextmanager
+    def turn(self, progress: ProgressFn = no_progress, cancel: CancelToken | None = None):
+        """Hold the model for one generation. While another holds it, say every half second what it is
+        busy with (``progress``) and wait; ``cancel`` stops the wait."""
+        if not self.lock.acquire(blocking=False):
+            while True:
+                if cancel is not None:
+                    cancel.check()
+                progress(None, waiting_for(self._holder))
+                if self.lock.acquire(timeout=0.5):
+                    break
+        previous, self._holder = self._holder, current_activity() or self._holder
+        try:
+            yield
+        finally:
+            self._holder = previous
+            self.lock.release()
 
     @property
     def capabilities(self) -> Capabilities:

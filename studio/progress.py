@@ -6,11 +6,13 @@ Gradio progress bar, the CLI to tqdm, and the API to a job record.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .errors import Cancelled
@@ -25,8 +27,9 @@ class Status:
     line and the time left) with :meth:`with_`.
     """
 
-    kind: str = "generating"  #: "loading", "downloading", "generating", "writing", "done"
+    kind: str = "generating"  #: "loading", "downloading", "waiting", "generating", "writing", "done"
     model: str = ""
+    busy: tuple[str, str] = ("", "")  #: what a "waiting" job waits for, as (zh, en)
     line: int = 0  #: 1-based; 0 = not a line of a script
     lines: int = 0
     part: int = 0  #: 1-based piece of a long text; shown when ``parts`` > 1
@@ -48,6 +51,7 @@ class Status:
 _KIND_WORDS = {
     "loading": ("正在加载模型 {model}", "loading model {model}"),
     "downloading": ("正在下载模型 {model}", "downloading model {model}"),
+    "waiting": ("排队等待{busy}完成", "waiting for {busy} to finish"),
     "generating": ("正在生成", "generating"),
     "writing": ("正在写出文件", "writing the outputs"),
     "done": ("完成", "done"),
@@ -79,7 +83,8 @@ def progress_text(status: Status | str, lang: str = "zh") -> str:
     words = []
     if status.kind != "generating" or not status.lines:
         pair = _KIND_WORDS.get(status.kind, (status.kind, status.kind))
-        words.append(pair[0 if zh else 1].format(model=status.model).strip())
+        busy = status.busy[0 if zh else 1]
+        words.append(pair[0 if zh else 1].format(model=status.model, busy=busy).strip())
     if status.lines:
         words.append(f"第 {status.line}/{status.lines} 句" if zh else f"line {status.line}/{status.lines}")
     if status.parts > 1:
@@ -114,6 +119,26 @@ ProgressFn = Callable[[float | None, "Status | str"], None]
 
 def no_progress(fraction: float | None, message: str) -> None:
     """A progress callback that ignores everything."""
+
+
+#: What this thread is working for, as (zh, en), told to whoever waits for the model meanwhile.
+Activity = Callable[[], tuple[str, str]]
+_activity: contextvars.ContextVar[Activity | None] = contextvars.ContextVar("studio_activity", default=None)
+
+
+@contextlib.contextmanager
+def doing(describe: Activity) -> Iterator[None]:
+    """Name what the current thread does (e.g. a dubbing job and its line) while it holds the model."""
+    token = _activity.set(describe)
+    try:
+        yield
+    finally:
+        _activity.reset(token)
+
+
+def current_activity() -> Activity | None:
+    """What the current thread said it does (:func:`doing`), or None."""
+    return _activity.get()
 
 
 class CancelToken:

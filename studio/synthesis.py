@@ -16,11 +16,13 @@ the timings count them; :func:`accel_notes` turns both into notes shown with a r
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import os
 import random
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -39,6 +41,11 @@ ACCELERATE = True
 INT8 = False
 _FALSE = ("0", "false", "no", "off")
 _TRUE = ("1", "true", "yes", "on")
+
+#: Where a streamed generation sends its audio chunks (see :func:`streaming`); None: no streaming.
+_STREAM: contextvars.ContextVar[tuple[Callable[[np.ndarray], None], object] | None] = contextvars.ContextVar(
+    "studio_stream", default=None
+)
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORDISH = re.compile(r"[A-Za-z0-9\u00c0-\u024f\u0400-\u04ff]")
@@ -164,6 +171,49 @@ def step_cap(texts: list[str], sampling: Sampling | None = None, max_seconds: fl
     return cap
 
 
+@contextlib.contextmanager
+def streaming(sink: Callable[[np.ndarray], None], plan=None) -> Iterator[None]:
+    """Within the block (in this thread), local generations of one text hand ``sink`` their audio chunk by chunk.
+
+    ``plan`` is a :class:`studio.accel.chunks.ChunkPlan` (default:
+    :func:`~studio.accel.chunks.chunk_plan`). The chunks are the model's raw
+    audio (before any fitting, levelling or watermark); put end to end they are
+    the generation's audio. A call that cannot stream (a batch, a remote engine)
+    never calls ``sink``: its caller takes the whole result instead.
+    """
+    if plan is None:
+        from .accel.chunks import chunk_plan
+
+        plan = chunk_plan()
+    token = _STREAM.set((sink, plan))
+    try:
+        yield
+    finally:
+        _STREAM.reset(token)
+
+
+def _call_model(tts, method: str, fast: bool, kwargs: dict):
+    """``tts.<method>(**kwargs)``, accelerated when ``fast``, streamed when :func:`streaming` asks for it."""
+    target = _STREAM.get()
+    if target is None:
+        return accel_generate(tts, method, kwargs) if fast else getattr(tts, method)(**kwargs)
+    from .accel import stream
+
+    if not stream.streamable(kwargs):
+        return accel_generate(tts, method, kwargs) if fast else getattr(tts, method)(**kwargs)
+    sink, plan = target
+    with stream.streamed(tts, sink, plan, stream.reference_codes(kwargs)):
+        # The streamed chunks already are the decode, so the ICL tail decode has nothing left to save.
+        return accel_generate(tts, method, kwargs, icl_tail_decode=False) if fast else getattr(tts, method)(**kwargs)
+
+
+def accel_generate(tts, method: str, kwargs: dict, icl_tail_decode: bool = True):
+    """``studio.accel.generate`` with the default options (or the ICL tail decode off)."""
+    from . import accel
+
+    return accel.generate(tts, method, options=accel.Options(icl_tail_decode=icl_tail_decode), **kwargs)
+
+
 def run_generation(
     tts,
     method: str,
@@ -200,7 +250,7 @@ def run_generation(
     seed = seed_everything(seed)
     started = time.perf_counter()
     with step_monitor(tts, cap, progress, cancel, model_label):
-        wavs, sr = accel.generate(tts, method, **kwargs) if fast else getattr(tts, method)(**kwargs)
+        wavs, sr = _call_model(tts, method, fast, kwargs)
     elapsed = time.perf_counter() - started
     if fast:
         plain = sum(accel.exactness_report(tts).values())

@@ -9,6 +9,7 @@ lasts the target to the sample.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,3 +207,50 @@ def fit_to_duration(
         warning=warning,
     )
     return final, report
+
+
+# -- before generating: what a text can possibly last -------------------------------------------------
+
+#: Speaking-rate bounds no reading gets past: 10 syllables a second is faster than any newsreader, and the
+#: slow side matches the generation cap (studio.synthesis.max_steps_for): 0.5 s a syllable, 0.6 s a pause.
+_FASTEST_SYLLABLES_S = 10.0
+_SLOWEST_SYLLABLE_S, _SLOWEST_PAUSE_S, _MARGIN_S = 0.5, 0.6, 2.0  # a letter: 0.5 / 3 >= the cap's 0.15 s
+_LETTERS_PER_SYLLABLE = 3.0
+_SYLLABIC = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_LETTERS = re.compile(r"[A-Za-z0-9\u00c0-\u024f\u0400-\u04ff]")
+_PAUSES = re.compile(r"[,.;:!?，。；：！？、…—\n]")
+_SENTENCE_ENDS = re.compile(r"[.!?。！？…\n]+")
+
+
+def text_length_range(text: str) -> tuple[float, float]:
+    """Shortest and longest (s) any take of ``text`` can be fitted to, estimated from the text alone.
+
+    Generous on both sides, so only targets that can never be met are caught: the
+    fastest reading (10 syllables a second, 3 letters a syllable) squeezed by
+    ``MIN_STRETCH``, and the longest take the generation cap allows (a margin per
+    sentence, the cap's per-syllable and per-pause budget) with its pauses
+    lengthened by half, stretched by ``MAX_STRETCH``.
+    """
+    syllabic, letters = len(_SYLLABIC.findall(text)), len(_LETTERS.findall(text))
+    sentences = max(1, len([s for s in _SENTENCE_ENDS.split(text) if s.strip()]))
+    shortest = MIN_STRETCH * (syllabic + letters / _LETTERS_PER_SYLLABLE) / _FASTEST_SYLLABLES_S
+    longest = _MARGIN_S * sentences + _SLOWEST_SYLLABLE_S * (syllabic + letters / _LETTERS_PER_SYLLABLE)
+    longest += _SLOWEST_PAUSE_S * len(_PAUSES.findall(text))
+    return shortest, MAX_STRETCH * 1.5 * longest
+
+
+def check_target_reachable(text: str, target_s: float | None) -> None:
+    """Refuse at once a target length ``text`` can never be fitted to (the exact check follows generation)."""
+    if target_s is None:
+        return
+    low, high = text_length_range(text)
+    if low <= target_s <= high:
+        return
+    preview = text if len(text) <= 24 else text[:23] + "…"
+    raise InputError(
+        zh=f"“{preview}”无法在 {target_s:.2f} 秒内读完：这段文字可调到的时长约为 {low:.2f}-{high:.0f} 秒"
+        f"（语速上限与 {MIN_STRETCH}-{MAX_STRETCH} 倍伸缩）。请改目标时长，或修改文本长度。",
+        en=f"'{preview}' cannot be read in {target_s:.2f} s: this text can be fitted to about {low:.2f}-{high:.0f} s "
+        f"(speaking-rate limits and a {MIN_STRETCH}-{MAX_STRETCH}x stretch). Change the target or the text.",
+        param="duration",
+    )

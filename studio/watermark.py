@@ -89,13 +89,20 @@ def _mono(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-def embed(samples: np.ndarray, sr: int) -> np.ndarray:
-    """Return ``samples`` (mono float) with the studio's mark added; same length and dtype float32."""
+def embed(samples: np.ndarray, sr: int, offset: int = 0) -> np.ndarray:
+    """Return ``samples`` (mono float) with the studio's mark added; same length and dtype float32.
+
+    ``offset``: where ``samples`` start in a clip that is marked piece by piece
+    (a streamed answer), so that the pieces carry one continuous mark.
+    """
     samples = _mono(samples)
     if samples.size == 0 or sr < 2 * BAND_HZ[1]:
         return samples.astype(np.float32)
-    repeats = int(np.ceil(len(samples) * RATE / sr / BLOCK)) + 1
-    mark = _resample(np.tile(_key_block(), repeats), RATE, sr)[: len(samples)]
+    period = BLOCK * sr / RATE
+    if period.is_integer():
+        offset %= int(period)  # the mark repeats every block
+    repeats = int(np.ceil((offset + len(samples)) * RATE / sr / BLOCK)) + 1
+    mark = _resample(np.tile(_key_block(), repeats), RATE, sr)[offset : offset + len(samples)]
     level = _envelope(_band(samples, sr), sr)
     marked = samples + mark * (STRENGTH * level + FLOOR)
     return np.clip(marked, -1.0, 1.0).astype(np.float32)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 import subprocess
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +24,6 @@ import soundfile as sf
 
 from studio.api import serve_in_thread
 from studio.api.encode import FORMATS, encode, encode_stream, ffmpeg_exe
-from studio.api.streaming import segments, split_gpt_sovits
 from studio.audio import MODEL_SR, to_wav_bytes
 from studio.engine import Engine
 from studio.errors import InputError
@@ -202,7 +199,8 @@ def test_open_webui(url):
     r = httpx.post(f"{url}/v1/audio/speech", json={"input": "Hi", "voice": "Vivian", "model": "tts-1"}, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "audio/mpeg"  # mp3 by default
-    assert_length(len(decode(r.content, "mp3")), ["Hi"], slack=FRAME)
+    # Streamed mp3 has no Info frame, so a decoder keeps the encoder's delay and padding (< 1 frame each).
+    assert_length(len(decode(r.content, "mp3")), ["Hi"], slack=2 * FRAME)
 
 
 def test_sillytavern_with_empty_bearer_and_speed(url):
@@ -286,71 +284,6 @@ def test_every_format_encodes_whole_and_streamed():
         tolerance = 0 if fmt in ("wav", "pcm", "raw", "flac") else 3000
         assert abs(len(whole) - MODEL_SR) <= tolerance, fmt
         assert abs(len(streamed) - 3 * MODEL_SR) <= 3 * tolerance, fmt
-
-
-# -- streaming -------------------------------------------------------------------------------------
-
-
-def _timed(method: str, url: str, **kwargs) -> tuple[float, float, bytes, httpx.Headers]:
-    """(seconds to the first byte, total seconds, body, headers); also remembers when the first byte came."""
-    started = time.perf_counter()
-    first, data = None, b""
-    with httpx.stream(method, url, timeout=TIMEOUT, **kwargs) as r:
-        assert r.status_code == 200, r.read()
-        for chunk in r.iter_bytes():
-            if first is None:
-                first = time.perf_counter() - started
-                _timed.first_byte_at = time.perf_counter()
-            data += chunk
-        return first or 0.0, time.perf_counter() - started, data, r.headers
-
-
-@pytest.fixture
-def generation_times(engine, monkeypatch) -> list[float]:
-    """When each segment's generation finished (perf_counter), as the server's engine runs them."""
-    finished: list[float] = []
-    original = engine._generate
-
-    def timed(*args, **kwargs):
-        results = original(*args, **kwargs)
-        finished.append(time.perf_counter())
-        return results
-
-    monkeypatch.setattr(engine, "_generate", timed)
-    return finished
-
-
-def test_gpt_sovits_streaming_sends_the_first_sentence_first(url, generation_times):
-    text = "One. Two. Three."
-    body = v2_body(text, text_split_method="cut5", streaming_mode=True, seed=5)
-    ttfb, total, data, headers = _timed("POST", f"{url}/tts", json=body)
-    parts = split_gpt_sovits(text, "cut5")
-    assert len(parts) == 3 and headers.get("transfer-encoding") == "chunked"
-    assert data[:4] == b"RIFF" and data[40:44] == b"\xff\xff\xff\xff"  # header first, length unknown
-    assert_length(len(decode(data, "wav")), parts, pause_s=0.3)
-    # Causal, not a time limit: the first bytes left before the last sentence had been generated.
-    assert len(generation_times) == 3 and _timed.first_byte_at < generation_times[-1]
-    print(f"\n/tts streaming wav, 3 sentences: first byte {ttfb:.2f} s, total {total:.2f} s")
-
-
-def test_openai_pcm_stream_and_sse(url, generation_times):
-    text = "Hi. Hello there."
-    parts = segments(text)
-    assert parts == ["Hi.", "Hello there."]
-    body = {"model": "tts-1", "input": text, "voice": "Vivian", "response_format": "pcm"}
-    ttfb, total, data, _ = _timed("POST", f"{url}/v1/audio/speech", json=body)
-    assert_length(len(data) // 2, parts, slack=0)
-    assert len(generation_times) == 2 and _timed.first_byte_at < generation_times[-1]
-    print(f"\n/v1/audio/speech pcm, 2 segments: first byte {ttfb:.2f} s, total {total:.2f} s")
-
-    body["stream_format"] = "sse"
-    _, _, data, headers = _timed("POST", f"{url}/v1/audio/speech", json=body)
-    assert headers["content-type"].startswith("text/event-stream")
-    events = [json.loads(line[6:]) for line in data.decode().splitlines() if line.startswith("data: ")]
-    assert [e["type"] for e in events] == ["speech.audio.delta"] * 2 + ["speech.audio.done"]
-    audio = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
-    assert_length(len(audio) // 2, parts, slack=0)
-    assert events[-1]["usage"]["output_tokens"] > 0
 
 
 # -- native API ------------------------------------------------------------------------------------

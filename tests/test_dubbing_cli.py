@@ -30,8 +30,8 @@ def dub(monkeypatch, capsys):
     """Run ``studio.cli.main`` (its real error path) with the ``dub`` subcommand added; return (code, out, err)."""
     original = studio.cli.build_parser
 
-    def build_parser():
-        parser = original()
+    def build_parser(*args, **kwargs):
+        parser = original(*args, **kwargs)
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         if "dub" not in sub.choices:
             add_dub_parser(sub)

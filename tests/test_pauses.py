@@ -147,7 +147,7 @@ def test_a_bad_pause_after_is_refused_naming_the_line(value):
 
 def test_the_runner_speaks_the_words_then_the_pause():
     from studio.dubbing.project import Line
-    from studio.dubbing.runner import spoken_text
+    from studio.dubbing.voicing import spoken_text
 
     assert spoken_text(Line(text="你好。", pause_after=0.75)) == "你好。[pause 0.75s]"
     assert spoken_text(Line(text="你好。")) == "你好。"

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.api.dubbing.jobs import DubJob
+from studio.dubbing.job import DubJob
+from studio.models import waiting_for
 from studio.progress import Eta, Status, TqdmProgress, duration_text, progress_text
+from studio.ui.dubbing_jobs import job_text
 
 
 def test_a_dubbing_line_part_and_time_left_in_both_languages():
@@ -60,3 +62,18 @@ def test_the_http_job_status_words_progress_in_the_readers_language():
     assert job.to_dict("zh")["progress_text"] == "第 1/8 句 · 第 4/5 段 · 约剩 2 分 10 秒"
     english = job.to_dict("en")
     assert english["progress_text"] == english["message"] == "line 1/8 · part 4/5 · about 2 min 10 s left"
+
+
+def test_the_dubbing_tabs_poll_words_a_running_job_in_the_pages_language():
+    job = DubJob(id="j2", project="p", folder=Path("p"), status="running")
+    job.on_progress(0.25, Status(line=1, lines=8, part=4, parts=5, eta_s=130))
+    assert "第 1/8 句 · 第 4/5 段 · 约剩 2 分 10 秒" in job_text(job, "zh")
+    english = job_text(job, "en")
+    assert "line 1/8 · part 4/5 · about 2 min 10 s left" in english and "句" not in english
+
+
+def test_a_request_waiting_for_the_model_is_told_for_what_in_one_language():
+    told = waiting_for(lambda: ("项目 “p” 的配音任务", "the dubbing job of project 'p'"))
+    assert progress_text(told, "zh") == "排队等待项目 “p” 的配音任务完成"
+    assert progress_text(told, "en") == "waiting for the dubbing job of project 'p' to finish"
+    assert progress_text(waiting_for(None), "en") == "waiting for another generation to finish"

@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -212,3 +213,76 @@ def test_aliases_and_gsv_config_import_through_the_ui(client, tmp_path):
     listing, _ = client.predict("纳西妲", "参考音频.wav", api_name="/remove_alias")
     assert "参考音频.wav" not in shown(listing)
     client.predict("纳西妲", api_name="/delete_voice")
+
+
+def test_a_dubbing_job_outlives_the_page_and_another_page_sees_and_stops_it(server, server_home, tiny_custom):
+    """Start "generate all", drop the page; a new page sees the job running, gets answers from actions that need
+    no model (readings, bad input) meanwhile, and stops the job."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from studio.dubbing.project import Line, Project
+
+    folder = "dubbing/outlives"
+    text = "这是一句比较长的台词，用来让生成多花一些时间，好让我们在它运行的时候做别的事情。"
+    project = Project(name="outlives", lines=[Line(scene=f"s{i}", speaker="A", text=text) for i in range(1, 9)])
+    project.voices = {"A": "preset:Vivian"}
+    project.settings.model_custom, project.settings.loudness, project.settings.format = str(tiny_custom), None, "wav"
+    project.save(server_home / "outputs" / folder)
+
+    first = Client(server, verbose=False)
+    view = first.predict(folder, api_name="/dub_open")
+    first.predict(folder, *view[:7], api_name="/dub_generate_all")  # the table and settings as the page shows them
+    first.close()
+
+    second = Client(server, verbose=False)
+
+    def status() -> str:
+        return second.predict(folder, api_name="/dub_status")[1]
+
+    deadline = time.monotonic() + 300
+    while "正在生成" not in (message := status()):
+        assert time.monotonic() < deadline and "失败" not in message, message
+        time.sleep(0.2)
+    assert "项目 “outlives” 的配音任务" in message
+
+    highlights, sent = second.predict("银行行长说行不行", True, api_name="/clone_readings")
+    assert sent and highlights  # the readings answer while the job holds the model
+    with pytest.raises(AppError, match="文本是空的"):
+        second.predict("", "Vivian", "", "Auto", str(tiny_custom), 1, api_name="/custom")
+    with pytest.raises(AppError, match="正在进行"):
+        second.predict(folder, *view[:7], api_name="/dub_save")  # no edit under a running job
+    assert "正在生成" in status()  # all of that happened while the job ran
+
+    # a generation from a third page meanwhile waits for the model, and says for what
+    third = Client(server, verbose=False)
+    waiting = third.submit("你好。", "Vivian", "", "Auto", str(tiny_custom), 1, api_name="/custom")
+
+    def told() -> str:
+        return " ".join(p.desc or "" for p in waiting.status().progress_data or [])
+
+    while "排队等待项目 “outlives” 的配音任务（第" not in (said := told()):
+        assert time.monotonic() < deadline and not waiting.done(), said
+        time.sleep(0.2)
+
+    assert "正在停止" in second.predict(folder, api_name="/dub_stop")
+    while "已停止" not in (message := status()):
+        assert time.monotonic() < deadline, message
+        time.sleep(0.2)
+    made = [line for line in Project.load(server_home / "outputs" / folder).lines if line.takes]
+    assert len(made) < 8
+    audio, info = waiting.result(timeout=300)  # its turn came when the job stopped
+    assert sf.info(audio).frames > 0 and "种子 1" in info
+
+
+def test_building_the_track_before_any_line_is_generated_is_refused_and_writes_nothing(client, server_home):
+    from gradio_client.exceptions import AppError
+
+    from studio.dubbing.project import Line, Project
+
+    folder = "dubbing/nothing-yet"
+    Project(name="nothing-yet", lines=[Line(scene="s1", text="你好。")]).save(server_home / "outputs" / folder)
+    view = client.predict(folder, api_name="/dub_open")
+    with pytest.raises(AppError, match="请先生成台词"):
+        client.predict(folder, *view[:7], api_name="/dub_build")
+    assert not (server_home / "outputs" / folder / "outputs").exists()

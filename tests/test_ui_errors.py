@@ -41,7 +41,15 @@ def test_every_run_button_puts_its_failure_in_its_result_area():
     deps = build_app().get_config_file()["dependencies"]
     by_id = {d["id"]: d for d in deps}
     failures = {by_id[d["trigger_after"]]["api_name"]: d for d in deps if d.get("trigger_only_on_failure")}
-    assert {"clone", "custom", "design", "do_run_all", "do_run_selected", "do_regenerate"} <= set(failures)
+    assert {
+        "clone",
+        "custom",
+        "design",
+        "dub_generate_all",
+        "dub_generate_selected",
+        "dub_regenerate",
+        "dub_build",
+    } <= set(failures)
     for name, dep in failures.items():
         run = by_id[dep["trigger_after"]]
         assert set(dep["outputs"]) <= set(run["outputs"]), name  # written where the run's result goes

@@ -11,7 +11,9 @@ seed the same codes and the same audio to float rounding, faster:
   per-call reorder (:mod:`.packing`), for the weight shapes and call sizes where
   a self-check on this CPU found them bit-identical (:mod:`.exactness`);
 - in-context clones decode only the new frames plus the convolutions' reach
-  into the reference, instead of the whole reference again (:mod:`.decode`).
+  into the reference, instead of the whole reference again (:mod:`.decode`);
+- the talker's key/value cache is allocated once per call instead of growing
+  by a copy every step (:mod:`.kv_cache`).
 
 Nothing global is patched: the code predictor's ``generate`` and the speech
 tokenizer's ``decode`` are replaced on those instances for the duration of one
@@ -50,6 +52,7 @@ class Options:
     lean_code_predictor: bool = True
     pack_bf16: bool = True
     icl_tail_decode: bool = True
+    preallocated_kv: bool = True
 
 
 def configure_threads() -> int:
@@ -207,6 +210,10 @@ def accelerated(tts, ref_codes: Sequence = (), options: Options = Options()) -> 
     with contextlib.ExitStack() as stack:
         if options.lean_code_predictor:
             stack.enter_context(lean_code_predictor(tts.model.talker))
+        if options.preallocated_kv:
+            from .kv_cache import preallocated_talker_cache
+
+            stack.enter_context(preallocated_talker_cache(tts.model.talker))
         if options.icl_tail_decode and any(code is not None for code in ref_codes):
             stack.enter_context(_icl_decoder(tts.model.speech_tokenizer, ref_codes))
         yield

@@ -151,3 +151,39 @@ def decode_clone(speech_tokenizer, items: Sequence[torch.Tensor], ref_frames: Se
             wav[cut:] = tail.to(torch.float32).cpu().numpy()
             wavs.append(wav)
     return wavs
+
+
+def decode_span(
+    decoder,
+    codes: torch.Tensor,
+    start: int,
+    end: int,
+    plan: Sequence | None = None,
+    chunk: int = CHUNK_FRAMES,
+    chunk_context: int = CHUNK_CONTEXT_FRAMES,
+) -> torch.Tensor:
+    """The samples of frames ``start:end`` of ``decoder.chunked_decode(codes)``, reading ``codes[..., :end]`` only.
+
+    For streaming: every stage of the decoder is causal, so a frame's samples
+    need no later code. Each piece follows ``chunked_decode``'s chunk grid (the
+    transformer sees the same window, hence the same values) and runs the
+    convolutions from the first frame its samples can depend on, so pieces
+    decoded as frames arrive concatenate to the whole decode (to float rounding).
+    """
+    upsample = int(decoder.total_upsample)
+    plan = conv_plan(decoder) if plan is None else plan
+    pieces = []
+    grid = (start // chunk) * chunk
+    while grid < end:
+        stop = min(grid + chunk, end)
+        context = chunk_context if grid - chunk_context > 0 else grid
+        window = grid - context
+        keep_from = max(grid, start)
+        hidden = latents(decoder, codes[..., window:stop])
+        conv_from = max(window, first_frame_needed(plan, keep_from * upsample))
+        wav = waveform(decoder, hidden[..., conv_from - window :])
+        pieces.append(wav[..., (keep_from - conv_from) * upsample :])
+        grid += chunk
+    if not pieces:
+        return codes.new_zeros((codes.shape[0], 1, 0), dtype=decoder.dtype)
+    return torch.cat(pieces, dim=-1)

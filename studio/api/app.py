@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import math
+import random
 import re
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, Request
 
+from ..accel.chunks import ChunkPlan
 from ..audio import MODEL_SR, Audio, load_audio
 from ..engine import MAX_TEXT_CHARS, Delivery, Engine, check_text
 from ..errors import BusyError, InputError, NotFoundError, TextError
@@ -148,6 +150,13 @@ class Job:
     model_label: str = ""  #: registry id or checkpoint folder name
     samples_out: int = 0
     fit: FitReport | None = None  #: how the audio was fitted to ``delivery``'s target length
+    chunk_plan: ChunkPlan | None = None  #: streamed chunk sizes in codec frames; None: the configured ones
+
+    def can_stream(self) -> bool:
+        """Whether the audio can go out as it is generated (a speed change or a target length needs it whole)."""
+        delivery = self.delivery
+        fitted = delivery is not None and (delivery.duration is not None or delivery.ratio is not None)
+        return abs(self.speed - 1.0) < 1e-3 and not fitted
 
     def headers(self) -> dict[str, str]:
         """What the response tells about the generation (known after the first segment)."""
@@ -469,29 +478,65 @@ class ApiContext:
         )
 
     # -- generation ----------------------------------------------------------------------------------
-    def chunks(self, job: Job, ticket: object) -> Iterator[np.ndarray]:
-        """Wait for ``ticket``'s turn, then yield the audio of each segment as it is generated.
+    def chunks(self, job: Job, ticket: object, live: bool = True) -> Iterator[np.ndarray]:
+        """Wait for ``ticket``'s turn, then yield ``job``'s audio as it is generated.
 
+        ``live`` (when the job allows it: no speed change, no target length)
+        yields each segment in chunks of codec frames while the model is still
+        generating, as raw model audio (watermarked, not levelled: levelling
+        needs the whole clip); otherwise one finished, polished piece per segment.
         Every segment after the first reuses the first one's seed, so a request
         with a seed is reproducible and the voice stays put.
         """
         self.gate.wait(ticket)
+        live = live and job.can_stream()
         seed = job.seed
+        if live and (seed is None or seed < 0):
+            seed = random.SystemRandom().randrange(0, 2**31 - 1)  # known before the first chunk (X-Seed)
         for i, text in enumerate(job.segments):
-            result = self._generate(job, text, seed)
-            seed = job.used_seed = result.seed
-            job.fit = result.fit or job.fit
-            loaded = self.engine.manager.loaded
-            job.model_label = Path(loaded.key).name if loaded is not None else result.model  # remote: its label
-            audio = stretch(result.samples, job.speed)
             if i and job.pause_s > 0:
-                audio = np.concatenate([np.zeros(round(job.pause_s * MODEL_SR), np.float32), audio])
-            job.samples_out += len(audio)
-            yield audio
+                yield self._count(job, np.zeros(round(job.pause_s * MODEL_SR), np.float32))
+            if live:
+                seed = job.used_seed = seed
+                yield from self._live(job, text, seed)
+                continue
+            result = self._generate(job, text, seed)
+            seed = self._note(job, result)
+            yield self._count(job, stretch(result.samples, job.speed))
+
+    def _live(self, job: Job, text: str, seed: int) -> Iterator[np.ndarray]:
+        """One segment, streamed chunk by chunk (see :mod:`studio.live`)."""
+        from .. import watermark
+        from ..live import Outcome, live_chunks
+
+        outcome = Outcome()
+        mark = (job.delivery or Delivery()).watermark
+        start = job.samples_out
+        for chunk in live_chunks(lambda: self._generate(job, text, seed), job.cancel, job.chunk_plan, outcome):
+            if outcome.streamed == 1:
+                self._note(job, None)
+            yield self._count(job, watermark.embed(chunk, MODEL_SR, offset=job.samples_out - start) if mark else chunk)
+        self._note(job, outcome.result)
+        if not outcome.streamed:  # nothing streamed (a remote engine): the finished segment at once
+            yield self._count(job, outcome.result.samples)
+
+    @staticmethod
+    def _count(job: Job, audio: np.ndarray) -> np.ndarray:
+        job.samples_out += len(audio)
+        return audio
+
+    def _note(self, job: Job, result) -> int | None:
+        """Record the seed, model and fit of ``result`` (or, before any result, of the loaded model) on ``job``."""
+        loaded = self.engine.manager.loaded
+        if result is not None:
+            job.used_seed = result.seed
+            job.fit = result.fit or job.fit
+        job.model_label = Path(loaded.key).name if loaded is not None else getattr(result, "model", job.model_label)
+        return job.used_seed
 
     def render(self, job: Job, ticket: object) -> np.ndarray:
-        """All of ``job``'s audio at once."""
-        pieces = list(self.chunks(job, ticket))
+        """All of ``job``'s audio at once (each segment finished and polished)."""
+        pieces = list(self.chunks(job, ticket, live=False))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
     def _generate(self, job: Job, text: str, seed: int | None):

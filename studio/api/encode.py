@@ -6,17 +6,22 @@ package, else ``ffmpeg`` on PATH.
 
 Streaming: wav (a header with an unknown length, then int16 PCM), raw PCM, mp3
 (constant bit rate frames, no Xing/Info header) and aac (ADTS frames) can be
-sent piece by piece and still decode as one stream. Ogg and flac cannot (a
+sent piece by piece and still decode as one stream; mp3 and aac keep one
+encoder open across the pieces, so many small pieces add no per-piece
+encoder delay or padding. Ogg and flac cannot (a
 second Ogg link or flac header is not read back by most decoders), so a stream
 of those is encoded once at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import queue
 import shutil
 import struct
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -102,13 +107,78 @@ def encode_stream(chunks: Iterable[np.ndarray], sr: int, fmt: str) -> Iterator[b
         return
     if fmt == "wav":
         yield wav_stream_header(sr)
+    if fmt == "mp3":
+        yield from _mp3_stream(chunks, sr)
+        return
+    if fmt == "aac":
+        yield from _aac_stream(chunks, sr)
+        return
     for piece in chunks:
-        if fmt in ("wav", "pcm", "raw"):
-            yield pcm16(piece)
-        elif fmt == "mp3":
-            yield _strip_mp3_info_frame(encode(piece, sr, "mp3"))
-        else:
-            yield _ffmpeg_aac(piece, sr)
+        yield pcm16(piece)
+
+
+class _Appended(io.RawIOBase):
+    """A seekable in-memory file for an encoder that writes ahead; :meth:`take` hands out what is new.
+
+    Bytes already handed out are final for the reader; an encoder's rewrite of
+    them on close (the mp3 Info frame) is ignored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+        self.pos = 0
+        self.sent = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        end = self.pos + len(b)
+        if end > len(self.data):
+            self.data.extend(bytes(end - len(self.data)))
+        self.data[self.pos : end] = bytes(b)
+        self.pos = end
+        return len(b)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else len(self.data) + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        return 0
+
+    def take(self) -> bytes:
+        new = bytes(self.data[self.sent :])
+        self.sent = len(self.data)
+        return new
+
+
+def _mp3_stream(chunks: Iterable[np.ndarray], sr: int) -> Iterator[bytes]:
+    """One mp3 encoder over all pieces (no encoder delay and padding per piece), its bytes as they come."""
+    out = _Appended()
+    container, subtype = _SOUNDFILE["mp3"]
+    first = True
+    settings = {"bitrate_mode": "CONSTANT", "compression_level": _MP3_LEVEL}
+    with sf.SoundFile(out, "w", sr, 1, subtype, format=container, **settings) as encoder:
+        for piece in chunks:
+            encoder.write(np.clip(piece, -1.0, 1.0))
+            data = out.take()
+            if first and data:
+                data, first = _strip_mp3_info_frame(data), False
+            if data:
+                yield data
+    data = out.take()
+    yield _strip_mp3_info_frame(data) if first else data
 
 
 _MP3_BITRATES = {
@@ -142,7 +212,7 @@ def ffmpeg_exe() -> str | None:
         return shutil.which("ffmpeg")
 
 
-def _ffmpeg_aac(samples: np.ndarray, sr: int) -> bytes:
+def _aac_command(sr: int) -> list[str]:
     exe = ffmpeg_exe()
     if exe is None:
         raise ApiError(
@@ -152,15 +222,63 @@ def _ffmpeg_aac(samples: np.ndarray, sr: int) -> bytes:
             en="AAC needs ffmpeg, which this server lacks. Install imageio-ffmpeg (pip install imageio-ffmpeg), or ask for mp3 or wav.",
         )
     cmd = [exe, "-v", "error", "-nostdin", "-f", "s16le", "-ar", str(sr), "-ac", "1", "-i", "pipe:0"]
-    cmd += ["-c:a", "aac", "-b:a", _AAC_BITRATE, "-f", "adts", "pipe:1"]
+    return [*cmd, "-c:a", "aac", "-b:a", _AAC_BITRATE, "-flush_packets", "1", "-f", "adts", "pipe:1"]
+
+
+def _aac_failed(stderr: bytes) -> ApiError:
+    return ApiError(
+        500,
+        "encoding_failed",
+        zh="aac 编码失败，请改用 mp3 或 wav。",
+        en="AAC encoding failed; ask for mp3 or wav instead.",
+        detail=stderr.decode(errors="replace")[-300:],
+    )
+
+
+def _ffmpeg_aac(samples: np.ndarray, sr: int) -> bytes:
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-    out = subprocess.run(cmd, input=pcm16(samples), capture_output=True, timeout=120, creationflags=flags)
+    out = subprocess.run(_aac_command(sr), input=pcm16(samples), capture_output=True, timeout=120, creationflags=flags)
     if out.returncode != 0:
-        raise ApiError(
-            500,
-            "encoding_failed",
-            zh="aac 编码失败，请改用 mp3 或 wav。",
-            en="AAC encoding failed; ask for mp3 or wav instead.",
-            detail=out.stderr.decode(errors="replace")[-300:],
-        )
+        raise _aac_failed(out.stderr)
     return out.stdout
+
+
+def _aac_stream(chunks: Iterable[np.ndarray], sr: int) -> Iterator[bytes]:
+    """One ffmpeg aac encoder over all pieces (no priming per piece), its ADTS bytes as they come."""
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(_aac_command(sr), stdin=pipe, stdout=pipe, stderr=pipe, creationflags=flags)
+    ready: queue.Queue[bytes] = queue.Queue()
+
+    def read() -> None:
+        while data := proc.stdout.read1(1 << 16):  # type: ignore[union-attr]
+            ready.put(data)
+
+    def drain() -> bytes:
+        parts = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                parts.append(ready.get_nowait())
+        return b"".join(parts)
+
+    reader = threading.Thread(target=read, name="studio-aac", daemon=True)
+    reader.start()
+    try:
+        for piece in chunks:
+            proc.stdin.write(pcm16(piece))  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            if data := drain():
+                yield data
+        proc.stdin.close()  # type: ignore[union-attr]
+        reader.join(timeout=120)
+        if proc.wait(timeout=120) != 0:
+            raise _aac_failed(proc.stderr.read())  # type: ignore[union-attr]
+        if data := drain():
+            yield data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()  # type: ignore[union-attr]

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..accel.chunks import MAX_CHUNK_FRAMES, ChunkPlan, chunk_plan
 from ..audio import check_reference, load_audio, to_wav_bytes
 from ..engine import Delivery
 from ..errors import InputError, NotFoundError
@@ -47,7 +48,13 @@ class _Speech(BaseModel):
     seed: int | None = Field(None, ge=-1, le=2**32 - 1, description="-1 or none: random (reported in X-Seed)")
     format: Format = "wav"
     speed: float = Field(1.0, ge=0.25, le=4.0, description="time-stretch, pitch kept")
-    stream: bool = Field(False, description="send each sentence's audio as soon as it is ready")
+    stream: bool = Field(False, description="send the audio while it is generated, in chunks of codec frames")
+    chunk_frames: int | None = Field(
+        None, ge=1, le=MAX_CHUNK_FRAMES, description="streamed chunk size in codec frames (12.5 a second; default 12)"
+    )
+    first_chunk_frames: int | None = Field(
+        None, ge=1, le=MAX_CHUNK_FRAMES, description="the first streamed chunk's size (default 4: audio starts sooner)"
+    )
     split: Literal["sentences", "none"] = Field("sentences", description="speak long text sentence by sentence")
     pause: float = Field(0.0, ge=0.0, le=5.0, description="seconds of silence between segments")
     temperature: float | None = Field(None, gt=0.0, le=2.0)
@@ -85,6 +92,12 @@ class _Speech(BaseModel):
         delivery.check()
         return delivery
 
+    def chunk_plan(self) -> ChunkPlan | None:
+        """The request's streamed chunk sizes (None: the server's)."""
+        if self.chunk_frames is None and self.first_chunk_frames is None:
+            return None
+        return chunk_plan(self.first_chunk_frames, self.chunk_frames)
+
     def job(self, ctx: ApiContext, kind: str, **fields) -> Job:
         """The :class:`Job` for this request (text, language, model and delivery checked)."""
         text = ctx.check_text(self.text)
@@ -106,6 +119,7 @@ class _Speech(BaseModel):
             pause_s=self.pause,
             delivery=delivery,
             intensity=self.intensity,
+            chunk_plan=self.chunk_plan(),
             **fields,
         )
 

@@ -5,7 +5,8 @@
 saved voices). ``model`` may name a studio model id of the right kind;
 anything else ("tts-1", "gpt-4o-mini-tts") means the server's model. The text
 language is detected by the model. ``speed`` time-stretches the audio (pitch
-kept). The answer is streamed sentence by sentence for wav, pcm, mp3 and aac;
+kept). The answer is streamed while it is generated, in chunks of codec frames
+(``stream_chunk_frames``, the studio's extra), for wav, pcm, mp3 and aac;
 ``stream_format: "sse"`` sends ``speech.audio.delta`` events instead.
 
 vLLM-Omni's extras are accepted too, so one studio can be another's remote
@@ -27,6 +28,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..accel.chunks import MAX_CHUNK_FRAMES, chunk_plan
 from ..engine import Delivery, check_seed
 from ..errors import InputError, RemoteEngineError
 from ..registry import MODELS, SPEAKERS
@@ -70,6 +72,10 @@ class SpeechRequest(BaseModel):
     x_vector_only_mode: bool | None = Field(None, description="Base: use only the speaker embedding")
     max_new_tokens: int | None = Field(None, ge=1, description="cap on model steps (12.5 a second of audio)")
     seed: int | None = Field(None, description="seed for a reproducible result (-1 or absent = random)")
+    # the studio's extra
+    stream_chunk_frames: int | None = Field(
+        None, ge=1, le=MAX_CHUNK_FRAMES, description="streamed chunk size in codec frames (12.5 a second)"
+    )
 
 
 @router.post("/v1/audio/speech", summary="OpenAI text to speech")
@@ -89,6 +95,8 @@ async def speech(request: Request, body: SpeechRequest) -> Response:
         job = _job(ctx, body)
         job.language = parse_language(body.language)
         job.seed = check_seed(body.seed)
+        if body.stream_chunk_frames is not None:
+            job.chunk_plan = chunk_plan(size=body.stream_chunk_frames)
         if body.max_new_tokens is not None:
             job.sampling = Sampling(max_new_tokens=min(body.max_new_tokens, MAX_STEPS))
         if request.headers.get(HOP_HEADER):

@@ -1,8 +1,9 @@
-"""Sentence splitting and sentence-by-sentence audio responses.
+"""Sentence splitting and streamed audio responses.
 
-A long text is spoken one segment at a time; a streamed answer sends each
-segment's audio as soon as it is generated, so the first bytes leave when the
-first sentence is done. Sentences come from :mod:`studio.text.segment`;
+A long text is spoken one segment at a time; a streamed answer sends audio
+while each segment is being generated, in chunks of codec frames (see
+:meth:`ApiContext.chunks`), so the first bytes leave a few frames into the
+first sentence. Sentences come from :mod:`studio.text.segment`;
 GPT-SoVITS' ``cut0``-``cut5`` methods (which cut at chosen marks only) use the
 small splitter :func:`split_at` here.
 """
@@ -149,7 +150,7 @@ async def speech_response(
     is ready become a JSON error answer; the queue slot is held until the last byte.
     """
     media_type = "text/event-stream" if mode == "sse" else content_type or CONTENT_TYPES[fmt]
-    if mode == "stream" and len(job.segments) == 1:
+    if mode == "stream" and len(job.segments) == 1 and not job.can_stream():
         mode = "file"  # nothing to gain, and a complete file has exact sizes in its header
     ticket = ctx.gate.admit()
     if mode == "file":

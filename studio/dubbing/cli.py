@@ -135,10 +135,10 @@ def apply_arguments(project: Project, args) -> None:
 def cmd_dub(args) -> int:
     """Run the ``dub`` subcommand."""
     from ..cli import engine_for, user_language
-    from .outputs import write_outputs
-    from .runner import load_takes, run_project, take_rate
+    from .lock import busy_error, describe_marker, interrupted, running_elsewhere
+    from .outputs import build_outputs
+    from .runner import run_project
     from .scripts import apply_timings, import_script
-    from .timeline import assemble
 
     started = time.perf_counter()
     lang = user_language()
@@ -146,6 +146,14 @@ def cmd_dub(args) -> int:
     project = open_project(args.input, out)
     if args.srt:
         apply_timings(project, import_script(args.srt))
+    if project.folder is not None:
+        busy = running_elsewhere(project.folder)
+        if busy is not None:  # refuse before saving anything over the running job's project
+            raise busy_error(busy)
+        left = interrupted(project.folder)
+        if left is not None:  # a run that crashed: its finished lines are reused below
+            zh, en = describe_marker(left)
+            print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
     apply_arguments(project, args)
     project.save()
     only = None
@@ -156,11 +164,12 @@ def cmd_dub(args) -> int:
         report = run_project(project, engine_for(args), only=only, force=args.force, progress=progress)
     finally:
         progress.close()
-    audio = load_takes(project)
-    if not audio:
+    for flagged in report.flagged:
+        print(f"! {flagged.message(lang)}")
+    if report.failed and not any(r.status in ("generated", "reused", "locked") for r in report.results):
         _raise_failed(report)
-    track = assemble(project, audio, take_rate(project))
-    outputs = write_outputs(project, track, out, project.settings.format)
+    built = build_outputs(project, out)
+    outputs, track = built.outputs, built.track
     if args.video:
         from .mux import mux
 
@@ -168,6 +177,8 @@ def cmd_dub(args) -> int:
         outputs.video = mux(video, outputs.track_wav, out / f"{video.stem}-dubbed{video.suffix or '.mp4'}", args.mix)
         print(outputs.video)
     print_summary(project, report, track, outputs, time.perf_counter() - started, lang)
+    if built.missing:
+        print(built.missing_text(lang))
     if report.failed:
         _raise_failed(report)
     return 0

@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
 from ..export import Tags, export_audio
 from . import captions
 from .editors import timeline_names, write_timelines
@@ -53,6 +54,49 @@ def fixed_names(stem: str) -> list[str]:
     for level in ("", "-sentences"):
         names += [f"{stem}{level}.srt", f"{stem}{level}.vtt", f"{stem}{level}-captions.json"]
     return names + timeline_names(stem)
+
+
+@dataclass
+class Build:
+    """What :func:`build_outputs` made: the track, its files, and the lines that had no audio yet."""
+
+    track: Track
+    outputs: Outputs
+    missing: list[tuple[int, str]] = field(default_factory=list)  #: (0-based index, line id)
+
+    def missing_text(self, lang: str = "zh") -> str:
+        """The lines left out, in words ("" when none)."""
+        if not self.missing:
+            return ""
+        numbers = ", ".join(str(i + 1) for i, _ in self.missing[:20]) + (" …" if len(self.missing) > 20 else "")
+        if lang.startswith("zh"):
+            return f"还没有生成的 {len(self.missing)} 行留为静音：第 {numbers} 行。生成它们后再合成一次。"
+        return (
+            f"{len(self.missing)} line(s) not generated yet are left silent: {numbers}. Generate them and build again."
+        )
+
+
+def build_outputs(project: Project, folder: str | Path | None = None, fmt: str | None = None) -> Build:
+    """Assemble the track from the lines' takes and write every output (the one way the UI, CLI and HTTP build).
+
+    Refuses (:class:`InputError`) before writing anything when no line has audio yet;
+    lines without audio are left silent and listed in :attr:`Build.missing`.
+    """
+    from .runner import load_takes, take_rate
+    from .timeline import assemble
+
+    audio = load_takes(project)
+    if not audio:
+        raise InputError(
+            zh=f"项目的 {len(project.lines)} 行都还没有音频：请先生成台词（“全部生成”），再合成音轨。",
+            en=f"None of the project's {len(project.lines)} lines has audio yet: generate the lines first "
+            "('Generate all'), then build the track.",
+        )
+    missing = [(i, line.id) for i, line in enumerate(project.lines) if line.id not in audio]
+    track = assemble(project, audio, take_rate(project))
+    assert project.folder is not None or folder is not None
+    where = Path(folder) if folder is not None else project.folder / "outputs"
+    return Build(track, write_outputs(project, track, where, fmt or project.settings.format), missing)
 
 
 def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str = "mp3") -> Outputs:

@@ -11,13 +11,10 @@ Lines are generated grouped by model kind, so each model loads once.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,12 +22,22 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import BusyError, Cancelled, InputError, NotFoundError, StorageError, StudioError
+from ..errors import Cancelled, InputError, StorageError, StudioError
 from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
-from ..registry import SPEAKERS
-from .project import Line, Project, VoiceChoice, line_label, parse_voice
+from .lock import project_lock
+from .project import Line, Project, VoiceChoice, line_label
+from .voicing import KIND_MODEL, library_or_default, line_hash, model_for, resolve_voice, saved_clip, spoken_text
 
-_KIND_MODEL = {"saved": "base", "preset": "custom_voice", "design": "voice_design"}
+__all__ = [
+    "LineResult",
+    "RunReport",
+    "line_hash",
+    "model_for",
+    "project_lock",
+    "resolve_voice",
+    "run_project",
+    "spoken_text",
+]
 
 
 @dataclass
@@ -39,7 +46,9 @@ class LineResult:
 
     line_id: str
     index: int
-    status: str  #: generated | reused | locked | failed | skipped (and "running", only passed to ``on_line``)
+    #: generated | reused | locked | failed | skipped; "running" and "flagged" (a target the text can never
+    #: meet, found before generating) are only passed to ``on_line``
+    status: str
     seconds: float = 0.0
     message_zh: str = ""
     message_en: str = ""
@@ -55,6 +64,7 @@ class RunReport:
 
     results: list[LineResult] = field(default_factory=list)
     wall_s: float = 0.0
+    flagged: list[LineResult] = field(default_factory=list)  #: lines whose slot the text can never fit
 
     def count(self, status: str) -> int:
         """How many lines ended with ``status``."""
@@ -64,114 +74,6 @@ class RunReport:
     def failed(self) -> list[LineResult]:
         """Lines that could not be generated, with their messages."""
         return [r for r in self.results if r.status == "failed"]
-
-
-# -- voices and hashes ------------------------------------------------------------------------------
-
-
-def _library(library):
-    if library is None:
-        from ..voices import VoiceLibrary
-
-        library = VoiceLibrary()
-    return library
-
-
-def _preset_name(name: str) -> str | None:
-    return next((n for n, _, _ in SPEAKERS if n.lower() == name.strip().lower()), None)
-
-
-def resolve_voice(project: Project, index: int, library=None) -> VoiceChoice:
-    """The voice line ``index`` is read with; an unknown speaker raises :class:`NotFoundError` naming the line."""
-    line = project.lines[index]
-    zh, en = line_label(index, line)
-    label = line.speaker
-    if label in project.voices:
-        spec = project.voices[label]
-    elif label and _known_name(label, library):
-        spec = label
-    elif project.settings.default_voice:
-        spec = project.settings.default_voice
-    elif label:
-        raise NotFoundError(
-            zh=f"{zh}：不认识的说话人 “{label}”。请把它对应到已保存的声音、预设音色或设计的声音。",
-            en=f"{en}: unknown speaker '{label}'. Map it to a saved voice, a preset speaker or a designed voice.",
-        )
-    else:
-        raise NotFoundError(
-            zh=f"{zh}没有指定说话人，也没有默认声音。请在“角色 → 声音”里设置。",
-            en=f"{en} has no speaker and there is no default voice. Map it under 'speaker -> voice'.",
-        )
-    try:
-        voice = parse_voice(spec)
-    except InputError as exc:
-        raise InputError(zh=f"{zh}：{exc.zh}", en=f"{en}: {exc.en}") from exc
-    if voice.kind == "":
-        if _library(library).exists(voice.name):
-            voice.kind = "saved"
-        elif _preset_name(voice.name):
-            voice.kind, voice.name = "preset", _preset_name(voice.name)
-        else:
-            raise NotFoundError(
-                zh=f"{zh}：不认识的说话人 “{voice.name}”。请把它对应到已保存的声音、预设音色或设计的声音。",
-                en=f"{en}: unknown speaker '{voice.name}'. Map it to a saved voice, a preset speaker or a designed voice.",
-            )
-    elif voice.kind == "saved" and not _library(library).exists(voice.name):
-        raise NotFoundError(
-            zh=f"{zh}：声音库里没有 “{voice.name}”。", en=f"{en}: there is no saved voice called '{voice.name}'."
-        )
-    elif voice.kind == "preset":
-        if not _preset_name(voice.name):
-            raise NotFoundError(
-                zh=f"{zh}：没有名为 “{voice.name}” 的预设音色。", en=f"{en}: no preset speaker called '{voice.name}'."
-            )
-        voice.name = _preset_name(voice.name)
-    return voice
-
-
-def _known_name(name: str, library) -> bool:
-    return _preset_name(name) is not None or _library(library).exists(name)
-
-
-def _saved_clip(voice: VoiceChoice, line: Line, library) -> tuple[Path, str]:
-    """The reference file and transcript of a saved voice; an emotion picks the clip tagged with it."""
-    saved = _library(library).get(voice.name)
-    tag = voice.tag or None
-    if tag is None and line.emotion and any(c.tag.lower() == line.emotion.lower() for c in saved.clips):
-        tag = line.emotion
-    clip = saved.clip(tag)
-    return saved.path / clip.file, clip.transcript or saved.transcript
-
-
-def model_for(project: Project, voice: VoiceChoice, engine) -> str:
-    """The model id or folder that reads ``voice`` (the project's setting, else the studio default)."""
-    kind = _KIND_MODEL[voice.kind]
-    chosen = {"base": project.settings.model_base, "custom_voice": project.settings.model_custom}.get(
-        kind, project.settings.model_design
-    )
-    return chosen or engine.manager.default_model(kind)
-
-
-def line_hash(project: Project, index: int, voice: VoiceChoice, engine, library=None) -> str:
-    """Content hash of everything that shapes line ``index``'s audio (timing and slots excluded)."""
-    line, settings = project.lines[index], project.settings
-    parts: dict = {
-        "text": spoken_text(line),
-        "voice": [voice.kind, voice.name, voice.tag, voice.description],
-        "emotion": [line.emotion, line.intensity] if line.emotion else None,
-        "language": settings.language,
-        "model": model_for(project, voice, engine),
-        "seed": settings.seed,
-        "max_new_tokens": settings.max_new_tokens,
-        "loudness": settings.loudness,
-    }
-    remote = getattr(engine, "remote", None)
-    if remote is not None:  # another machine's model: its takes are not the local model's
-        parts["remote"] = remote.url
-    if voice.kind == "saved":
-        path, transcript = _saved_clip(voice, line, library)
-        parts["clip"] = [hashlib.sha1(path.read_bytes()).hexdigest(), transcript]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # -- takes ------------------------------------------------------------------------------------------
@@ -250,28 +152,6 @@ def _save_take(project: Project, line: Line, digest: str, result) -> None:
     project.save()
 
 
-@contextlib.contextmanager
-def project_lock(project: Project) -> Iterator[None]:
-    """Hold the project folder's lock for a run; a second run meanwhile gets :class:`BusyError`."""
-    from filelock import FileLock, Timeout
-
-    if project.folder is None:
-        raise InputError(zh="请先保存项目（指定文件夹）再生成。", en="Save the project to a folder before generating.")
-    project.folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(project.folder / ".lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout as exc:
-        raise BusyError(
-            zh="这个项目正在另一个窗口或命令里生成，请等它结束。",
-            en="This project is being generated in another window or command; wait for it to finish.",
-        ) from exc
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 # -- running ----------------------------------------------------------------------------------------
 
 
@@ -293,18 +173,11 @@ def _generate(engine, project: Project, index: int, voice: VoiceChoice, library,
     }
     emotion = {"emotion": line.emotion or None, "intensity": line.intensity}
     if voice.kind == "saved":
-        reference, transcript = _saved_clip(voice, line, library)
+        reference, transcript = saved_clip(voice, line, library)
         return engine.clone(text, reference, transcript, x_vector_only=not transcript, **common)
     if voice.kind == "preset":
         return engine.custom(text, voice.name, **common, **emotion)
     return engine.design(text, voice.description, **common, **emotion)
-
-
-def spoken_text(line: Line) -> str:
-    """The line's text as generated: its words, then its ``pause_after`` as a pause tag."""
-    from ..text.pauses import pause_tag
-
-    return f"{line.text}{pause_tag(line.pause_after)}" if line.pause_after else line.text
 
 
 def _loaded_kind(engine) -> str:
@@ -322,6 +195,7 @@ def run_project(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     on_line: Callable[[LineResult], None] | None = None,
+    job: str = "",
 ) -> RunReport:
     """Generate the project's lines (or the ids in ``only``); ``force`` makes a new take even when up to date.
 
@@ -329,7 +203,10 @@ def run_project(
     reported in the result, naming the line, and the others still run.
     Unexpected errors and :class:`Cancelled` stop the run; what was made is saved.
     ``on_line`` hears about each line as it happens: a "running" result when its
-    generation starts, then its final result (after its take is saved).
+    generation starts, then its final result (after its take is saved); before
+    any generation, a "flagged" result for each line whose slot or target length
+    its text can never fit (it is still generated; the track cuts it and says so).
+    ``job`` names the run in the project's marker (see :mod:`.lock`).
     """
     started = time.perf_counter()
     report = RunReport()
@@ -339,9 +216,9 @@ def run_project(
         if on_line is not None:
             on_line(result)
 
-    library = _library(library)
+    library = library_or_default(library)
     wanted = set(only) if only is not None else None
-    with project_lock(project):
+    with project_lock(project, job, force) as marker:
         jobs = []
         for i, line in enumerate(project.lines):
             if wanted is not None and line.id not in wanted:
@@ -356,16 +233,24 @@ def run_project(
                 record(_failed(i, line, exc))
                 continue
             jobs.append((i, line, voice, digest))
+            warning = unreachable_target(i, line)
+            if warning is not None:
+                report.flagged.append(warning)
+                if on_line is not None:
+                    on_line(warning)
         first = _loaded_kind(engine)
-        jobs.sort(key=lambda job: (_KIND_MODEL[job[2].kind] != first, _KIND_MODEL[job[2].kind]))
+        jobs.sort(key=lambda job: (KIND_MODEL[job[2].kind] != first, KIND_MODEL[job[2].kind]))
         eta = Eta()
+        marker.start([job[1].id for job in jobs])
         for k, (i, line, voice, digest) in enumerate(jobs):
             if cancel is not None:
                 cancel.check()
             reused = _reuse(project, line, digest, force)
             if reused:
                 record(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
+                marker.finished(line.id)
                 continue
+            marker.at(k + 1, i + 1)
             where = Status(line=k + 1, lines=len(jobs))
 
             def line_progress(fraction, message, k=k, where=where):
@@ -382,8 +267,10 @@ def run_project(
                 raise
             except StudioError as exc:
                 record(_failed(i, line, exc))
+                marker.finished(line.id)
                 continue
             _save_take(project, line, digest, result)
+            marker.finished(line.id)
             record(LineResult(line.id, i, "generated", result.seconds))
         progress(1.0, Status("done"))
     report.results.sort(key=lambda r: r.index)
@@ -406,6 +293,39 @@ def _reuse(project: Project, line: Line, digest: str, force: bool) -> str:
                     project.save()
                 return "reused"
     return ""
+
+
+def unreachable_target(index: int, line: Line) -> LineResult | None:
+    """A "flagged" result when the line's slot (or target length) is one its text can never fit, else None."""
+    from ..text import prepare_text
+    from ..timing import text_length_range
+
+    target = line.end - line.start if line.timed else line.duration
+    if target is None:
+        return None
+    low, high = text_length_range(prepare_text(line.text).model_text)
+    if low <= target <= high:
+        return None
+    zh, en = line_label(index, line)
+    if target < low:
+        return LineResult(
+            line.id,
+            index,
+            "flagged",
+            0.0,
+            f"{zh}：{target:.2f} 秒读不完这段文字（至少约 {low:.2f} 秒），会被截断。请缩短文字或加长时段。",
+            f"{en}: {target:.2f} s is too short for its text (at least about {low:.2f} s); it will be cut. "
+            "Shorten the text or lengthen the slot.",
+        )
+    return LineResult(
+        line.id,
+        index,
+        "flagged",
+        0.0,
+        f"{zh}：这段文字读不满 {target:.2f} 秒（最多约 {high:.0f} 秒），其余是静音。请加长文字或缩短时段。",
+        f"{en}: its text cannot fill {target:.2f} s (at most about {high:.0f} s); the rest will be silence. "
+        "Lengthen the text or shorten the slot.",
+    )
 
 
 def _failed(index: int, line: Line, exc: StudioError) -> LineResult:

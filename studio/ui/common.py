@@ -22,6 +22,18 @@ from .i18n import t
 
 log = logging.getLogger(__name__)
 
+#: Generation requests that may run at once in Gradio. They need the model one at a time: the engine's own
+#: lock serialises them, and a request waiting there says for what (progress text), instead of sitting
+#: silently in Gradio's queue. Input errors come back at once, before any wait.
+ENGINE_WAITERS = 8
+
+
+def engine_waiters() -> int:
+    """:data:`ENGINE_WAITERS`; 1 on a Space, where a waiting request would hold a ZeroGPU slot meanwhile."""
+    from .. import space
+
+    return 1 if space.enabled() else ENGINE_WAITERS
+
 
 class Localizer:
     """Remembers which component shows which string, to re-label them all on a language switch."""

@@ -81,8 +81,12 @@ class TextPanel:
     normalize: gr.Checkbox
 
 
-def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox) -> TextPanel:
-    """Readings view (click a highlighted character to pin its reading), model text, dictionary editor."""
+def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox, name: str = "") -> TextPanel:
+    """Readings view (click a highlighted character to pin its reading), model text, dictionary editor.
+
+    None of it needs a model, so none of it waits behind a generation (``concurrency_limit=None``). With
+    ``name``, the check is callable by Gradio clients as ``/<name>_readings``.
+    """
     with ctx.loc(gr.Accordion(t("readings", "zh"), open=False), label="readings"):
         normalize = ctx.loc(
             gr.Checkbox(value=True, label=t("normalize", "zh"), info=t("normalize_info", "zh")),
@@ -132,12 +136,12 @@ def build_text_panel(ctx: UiContext, lang_state: gr.State, text_box: gr.Textbox)
         dictionary.save(DICTIONARY_PATH)
         return t("dictionary_saved", lang, count=len(dictionary.rules()))
 
-    check.click(analyse, [lang_state, text_box, normalize], [highlights, sent], api_visibility="private")
-    text_box.blur(analyse, [lang_state, text_box, normalize], [highlights, sent], api_visibility="private")
-    highlights.select(pick, [lang_state, text_box], [position, choice], api_visibility="private")
-    choice.input(
-        pin, [lang_state, text_box, position, choice, normalize], [text_box, highlights, sent], api_visibility="private"
-    )
+    free = {"concurrency_limit": None, "api_visibility": "private"}
+    named = {"api_name": f"{name}_readings", "api_visibility": "undocumented"} if name else {}
+    check.click(analyse, [lang_state, text_box, normalize], [highlights, sent], **{**free, **named})
+    text_box.blur(analyse, [lang_state, text_box, normalize], [highlights, sent], **free)
+    highlights.select(pick, [lang_state, text_box], [position, choice], **free)
+    choice.input(pin, [lang_state, text_box, position, choice, normalize], [text_box, highlights, sent], **free)
     save_rules.click(save_dictionary, [lang_state, rules], [saved], api_visibility="private")
     return TextPanel(normalize=normalize)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -10,11 +11,20 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .. import space
+from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
-from .common import UiContext, audio_output, gradio_progress, result_markdown, show_last_error, user_errors
+from .common import (
+    UiContext,
+    audio_output,
+    engine_waiters,
+    gradio_progress,
+    result_markdown,
+    show_last_error,
+    user_errors,
+)
 from .controls import (
     DeliveryControls,
     SamplingControls,
@@ -133,6 +143,8 @@ class _Shared:
     stop: gr.Button
     audio: gr.Audio
     info: gr.Markdown
+    live: gr.Button
+    live_audio: gr.Audio
 
 
 def _shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: TextPanel) -> _Shared:
@@ -145,8 +157,13 @@ def _shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: Tex
     with gr.Row():
         run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
         stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
+        live = ctx.loc(gr.Button(t("listen_live", "zh")), value="listen_live")
+    live_audio = ctx.loc(
+        gr.Audio(label=t("live_audio", "zh"), streaming=True, autoplay=True, interactive=False), label="live_audio"
+    )
     audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
-    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, gr.Markdown())
+    info = gr.Markdown()
+    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, info, live, live_audio)
 
 
 def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, voice: list, last: list | tuple = ()):
@@ -163,11 +180,42 @@ def _wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, 
         [shared.audio, shared.info],
         api_name=api_name,
         concurrency_id="engine",
-        show_progress_on=[shared.audio],
+        concurrency_limit=engine_waiters(),
+        show_progress_on=[shared.audio],  # one bar, over the result, not one over each output
+    )
+    outputs = [shared.live_audio, shared.audio, shared.info]
+    live = shared.live.click(
+        _live(ctx, generate),
+        inputs,
+        outputs,
+        api_visibility="private",
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
+        show_progress_on=[shared.audio],  # the live player stays uncovered while it plays
     )
     # The toast fades; the message stays in the result area until the next run.
-    event.failure(_kept_error, [lang_state], [shared.audio, shared.info], api_visibility="private")
-    shared.stop.click(ctx.cancel, None, None, cancels=[event], api_visibility="private")
+    for click in (event, live):
+        click.failure(_kept_error, [lang_state], [shared.audio, shared.info], api_visibility="private")
+    shared.stop.click(ctx.cancel, None, None, cancels=[event, live], api_visibility="private")
+
+
+def _live(ctx: UiContext, generate):
+    """``generate`` with its audio played while it is made: chunks of codec frames to the live player, then
+    the finished (levelled, kept) result as the Generate button gives it. Same inputs, so the same call."""
+    from types import SimpleNamespace
+
+    from ..live import Outcome, live_chunks
+
+    @functools.wraps(generate)  # Gradio reads the wrapped signature to pass request and progress
+    def run(*args, **kwargs):
+        outcome = Outcome()
+        stop = SimpleNamespace(cancel=lambda: ctx.cancel(kwargs.get("request")))
+        for chunk in live_chunks(lambda: generate(*args, **kwargs), stop, None, outcome):
+            yield (MODEL_SR, chunk), gr.skip(), gr.skip()
+        audio, info = outcome.result
+        yield gr.skip(), audio, info
+
+    return run
 
 
 def _kept_error(lang: str, request: gr.Request):
@@ -257,7 +305,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
                 label="text",
                 placeholder="text_ph",
             )
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="clone")
             shared = _shared_controls(ctx, lang_state, "base", panel)
 
     @user_errors
@@ -341,7 +389,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
             )
             emotion, intensity = build_emotion_controls(ctx)
             reason = gr.Markdown()
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="custom")
         with gr.Column():
             shared = _shared_controls(ctx, lang_state, "custom_voice", panel)
 
@@ -397,7 +445,7 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
             )
             text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
             emotion, intensity = build_emotion_controls(ctx)
-            panel = build_text_panel(ctx, lang_state, text)
+            panel = build_text_panel(ctx, lang_state, text, name="design")
         with gr.Column():
             shared = _shared_controls(ctx, lang_state, "voice_design", panel)
 

@@ -10,7 +10,7 @@ from .. import checkpoints, space
 from ..device import DEVICES, DTYPES
 from ..errors import StudioError
 from ..registry import MODELS, get_spec
-from .common import UiContext, escape_md, gradio_progress, user_errors
+from .common import UiContext, engine_waiters, escape_md, gradio_progress, user_errors
 from .i18n import t
 from .i18n_tables import columns
 
@@ -84,7 +84,9 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     @user_errors
     def do_load(lang, model_id, progress=gr.Progress()):
         kind = get_spec(model_id).kind
-        loaded = ctx.engine.manager.get(model_id, kind, gradio_progress(progress, lang))
+        manager = ctx.engine.manager
+        with manager.turn(gradio_progress(progress, lang)):  # while a generation holds the model, say which
+            loaded = manager.get(model_id, kind, gradio_progress(progress, lang))
         return refreshed(t("done_load", lang, name=loaded.info.label, seconds=loaded.load_seconds))
 
     @user_errors
@@ -122,9 +124,30 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         return refreshed(t("saved", lang))
 
     download.click(do_download, [lang_state, selected], outputs, concurrency_id="downloads", api_visibility="private")
-    load.click(do_load, [lang_state, selected], outputs, concurrency_id="engine", api_visibility="private")
-    unload.click(do_unload, [lang_state], outputs, concurrency_id="engine", api_visibility="private")
-    delete.click(do_delete, [lang_state, selected], outputs, concurrency_id="engine", api_visibility="private")
+    load.click(
+        do_load,
+        [lang_state, selected],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
+        api_visibility="private",
+    )
+    unload.click(
+        do_unload,
+        [lang_state],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
+        api_visibility="private",
+    )
+    delete.click(
+        do_delete,
+        [lang_state, selected],
+        outputs,
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
+        api_visibility="private",
+    )
     refresh.click(lambda: refreshed(), None, outputs, api_visibility="private")
     use_folder.click(do_use_folder, [lang_state, selected, folder], outputs, api_visibility="private")
     save.click(do_save, [lang_state, endpoint, device, dtype], outputs, api_visibility="private")

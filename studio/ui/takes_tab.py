@@ -7,7 +7,7 @@ import gradio as gr
 from ..audio import load_audio
 from ..errors import InputError, StudioError
 from ..export import FORMATS, SAMPLE_RATES, Tags, export_audio
-from .common import UiContext, audio_output, gradio_progress, result_markdown, user_errors
+from .common import UiContext, audio_output, engine_waiters, gradio_progress, result_markdown, user_errors
 from .controls import sampling_from
 from .files import scratch_folder
 from .i18n import t
@@ -178,6 +178,11 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     delete.click(remove, [lang_state, chosen], [status, table, player], **private)
     export.click(export_take, [lang_state, chosen, fmt, rate], [download], **private)
     again.click(
-        redo, [lang_state, chosen], [player, status, table, chosen], api_name="regenerate_take", concurrency_id="engine"
+        redo,
+        [lang_state, chosen],
+        [player, status, table, chosen],
+        api_name="regenerate_take",
+        concurrency_id="engine",
+        concurrency_limit=engine_waiters(),
     )
     return table

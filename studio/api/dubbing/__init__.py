@@ -1,7 +1,7 @@
 """Dubbing over HTTP: projects from scripts, generation jobs in the background, and their outputs.
 
 :mod:`.projects` reads, creates and changes the project folders on disk,
-:mod:`.jobs` runs generation jobs one at a time on a worker thread, and
+:mod:`.jobs` is the API's view of the process's dubbing jobs (:mod:`studio.dubbing.jobs`), and
 :mod:`.routes` serves both under ``/api/dubbing``.
 """
 

@@ -185,7 +185,11 @@ def project_summary(ctx: ApiContext, project: Project) -> dict:
     for line in project.lines:
         path = take_path(project, line)
         ready += bool(path is not None and path.is_file())
+    from ...dubbing.lock import interrupted, running_elsewhere
+
     job = ctx.jobs.active_for(project.folder) if ctx.jobs is not None else None
+    other = running_elsewhere(project.folder) if job is None else None
+    left = interrupted(project.folder)
     timed = [line.timed for line in project.lines]
     return {
         "name": project.folder.name,
@@ -196,6 +200,8 @@ def project_summary(ctx: ApiContext, project: Project) -> dict:
         "voices": dict(project.voices),
         "default_voice": project.settings.default_voice,
         "job": job.id if job is not None else None,
+        "generating_process": other.get("pid") if other is not None else None,
+        "interrupted_lines": len(left["pending"]) if left is not None else None,
         "outputs": [f["file"] for f in output_files(ctx, project)],
     }
 

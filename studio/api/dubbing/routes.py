@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import ConflictError, InputError, NotFoundError, StudioError
 from ..app import context
 from ..errors import request_language
+from .jobs import job_json
 from .projects import (
     _NAME,
     LINE_FIELDS,
@@ -151,6 +152,12 @@ class TrackInfo(BaseModel):
     seconds: float
     mode: str = Field(description="timed (subtitle slots) | scene")
     flagged: list[FlaggedLine] = Field(description="lines over (or far under) their slot, with a suggested fix")
+    missing: list[int] = Field([], description="1-based numbers of lines left silent (not generated yet)")
+
+
+class LineWarning(BaseModel):
+    number: int
+    message: str
 
 
 class JobStatus(BaseModel):
@@ -168,6 +175,9 @@ class JobStatus(BaseModel):
     lines: list[LineStatus]
     counts: dict[str, int]
     errors: list[LineError] = Field(description="lines that could not be generated (the job goes on without them)")
+    warnings: list[LineWarning] = Field(
+        [], description="lines whose slot or target length their text can never fit, found before generating"
+    )
     error: dict[str, str] | None = Field(description="why the job failed: {error, message}")
     force: bool
     selected_lines: str | None
@@ -206,6 +216,12 @@ class ProjectSummary(BaseModel):
     voices: dict[str, str]
     default_voice: str
     job: str | None = Field(description="the queued or running job, if any")
+    generating_process: int | None = Field(
+        None, description="the process id of another program generating the project now (a job here gets 503)"
+    )
+    interrupted_lines: int | None = Field(
+        None, description="lines a crashed run left to make; a new job resumes them, reusing the finished ones"
+    )
     outputs: list[str]
 
 
@@ -557,14 +573,15 @@ async def start(request: Request, body: StartJob) -> JSONResponse:
     lang = request_language(request.headers, ctx.lang)
     registry = _registry(request)
     job = await run_in_threadpool(registry.submit, body.project, body.lines, body.force, body.build)
-    return JSONResponse(JobStatus(**job.to_dict(lang)).model_dump(), status_code=202, headers={"Location": job.url})
+    data = job_json(job, lang)
+    return JSONResponse(JobStatus(**data).model_dump(), status_code=202, headers={"Location": data["url"]})
 
 
 @router.get("/jobs", summary="list dubbing jobs")
 async def jobs(request: Request) -> list[JobStatus]:
     """Queued, running and recently finished jobs, oldest first."""
     lang = request_language(request.headers, context(request).lang)
-    return [JobStatus(**j.to_dict(lang)) for j in _registry(request).list()]
+    return [JobStatus(**job_json(j, lang)) for j in _registry(request).list()]
 
 
 @router.get("/jobs/{job_id}", summary="a job's status")
@@ -572,13 +589,13 @@ async def job_status(request: Request, job_id: str) -> JobStatus:
     """Status (queued, running, done, failed, cancelled), progress 0-1, the line being generated, each line's
     result and message, and the outputs once done."""
     lang = request_language(request.headers, context(request).lang)
-    return JobStatus(**_registry(request).get(job_id).to_dict(lang))
+    return JobStatus(**job_json(_registry(request).get(job_id), lang))
 
 
 async def _cancel(request: Request, job_id: str) -> JSONResponse:
     lang = request_language(request.headers, context(request).lang)
     job = _registry(request).cancel(job_id)
-    return JSONResponse(JobStatus(**job.to_dict(lang)).model_dump(), status_code=202)
+    return JSONResponse(JobStatus(**job_json(job, lang)).model_dump(), status_code=202)
 
 
 @router.delete("/jobs/{job_id}", summary="cancel a job", status_code=202, response_model=JobStatus)

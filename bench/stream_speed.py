@@ -1,0 +1,215 @@
+"""Benchmark: where a frame's time goes, per path, and how soon streamed audio starts.
+
+Usage: ``python bench/stream_speed.py [--size 0.6b|tiny] [--steps 40] [--reps 1]``
+
+Uses the random-weight Base checkpoint under bench/checkpoints/ (built by
+bench/run.py's ``ensure_checkpoint`` when missing; 0.6B takes about a minute).
+Prints, for an in-context clone of ``--steps`` forced talker steps:
+
+1. ms per frame and its breakdown (prefill, talker step, code predictor,
+   decode) for bare qwen-tts and for the studio's exact path with and without
+   the pre-allocated talker cache (same dtype: the studio's default for the
+   device). Timing comes from hooks on the talker, its transformer and the
+   decoder, so it adds nothing but a clock read per step.
+2. Streaming: the HTTP API's streamed answer (``ApiContext.chunks``, chunks of
+   codec frames) for a 3-sentence text: time to the first chunk against the
+   time to the whole answer unstreamed (target: at most 15 %).
+
+Random weights: only timings mean anything. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import run as B  # noqa: E402  (bench/run.py: checkpoint, reference, engine helpers)
+
+
+@contextlib.contextmanager
+def breakdown(tts):
+    """Seconds spent in prefill, talker steps, the code predictor and decoding within the block."""
+    import torch
+
+    talker = tts.model.talker
+    spent = {"prefill": 0.0, "talker step": 0.0, "code predictor": 0.0, "decode": 0.0, "frames": 0}
+    marks: dict[str, float] = {}
+
+    def talker_pre(module, args, kwargs):
+        marks["talker"] = marks["inner"] = time.perf_counter()
+        embeds = kwargs.get("inputs_embeds")
+        marks["prefill"] = embeds is not None and embeds.shape[1] > 1
+
+    def model_pre(module, args, kwargs):
+        now = time.perf_counter()
+        if not marks["prefill"]:
+            spent["code predictor"] += now - marks["inner"]
+        marks["inner"] = now
+
+    def talker_post(module, args, kwargs, output):
+        now = time.perf_counter()
+        key = "prefill" if marks["prefill"] else "talker step"
+        spent[key] += now - marks["inner"] + (marks["inner"] - marks["talker"] if marks["prefill"] else 0.0)
+        if not marks["prefill"]:
+            spent["frames"] += 1
+        marks["last"] = now
+
+    handles = [
+        talker.register_forward_pre_hook(talker_pre, with_kwargs=True),
+        talker.model.register_forward_pre_hook(model_pre, with_kwargs=True),
+        talker.register_forward_hook(talker_post, with_kwargs=True),
+    ]
+    started = time.perf_counter()
+    try:
+        with torch.inference_mode():
+            yield spent
+    finally:
+        for handle in handles:
+            handle.remove()
+    total = time.perf_counter() - started
+    # Everything after the last talker step is decoding (and the wrapper's cut); with streaming, decoding also
+    # happens between steps and is counted in "talker step" (it is measured apart in part 2).
+    spent["decode"] = time.perf_counter() - marks.get("last", started)
+    spent["total"] = total
+
+
+def frame_table(args, folder: Path, reference) -> list[dict]:
+    """Part 1: bare qwen-tts and the studio's exact path, with and without the pre-allocated cache."""
+    from studio import accel
+    from studio.synthesis import Sampling, run_generation
+
+    engine = B.studio_engine(args.device)
+    B.studio_clone(engine, folder, reference, "预热。", 4, 0)  # load (the studio's dtype) and warm up
+    tts = engine.manager.loaded.tts
+    dtype = next(tts.model.talker.parameters()).dtype
+    prompt = tts.create_voice_clone_prompt(ref_audio=(reference, B.SR), ref_text=B.TRANSCRIPT)
+    call = dict(language="Chinese", voice_clone_prompt=prompt)
+    rows = []
+    paths = {
+        "bare qwen-tts": None,
+        "studio exact, growing cache": accel.Options(preallocated_kv=False),
+        "studio exact, pre-allocated cache": accel.Options(),
+    }
+    for rep in range(args.reps):
+        for name, options in paths.items():
+            sampling = Sampling(force_steps=args.steps)
+            with breakdown(tts) as spent:
+                if options is None:
+                    with B.accel_switch(False):
+                        run_generation(tts, "generate_voice_clone", [B.TEXT], "bench", 1, sampling, **call)
+                else:
+                    original = accel.Options
+                    accel.Options = lambda chosen=options, **kw: chosen  # run_generation's options: this path's
+                    try:
+                        run_generation(tts, "generate_voice_clone", [B.TEXT], "bench", 1, sampling, **call)
+                    finally:
+                        accel.Options = original
+            frames = max(spent["frames"], 1)
+            row = {"path": name, "rep": rep + 1, "dtype": str(dtype).replace("torch.", ""), "frames": frames}
+            row |= {k: round(1000 * spent[k] / frames, 1) for k in ("prefill", "talker step", "code predictor")}
+            row |= {
+                "decode": round(1000 * spent["decode"] / frames, 1),
+                "total": round(1000 * spent["total"] / frames, 1),
+            }
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return rows
+
+
+def first_audio(args, folder: Path, reference) -> dict:
+    """Part 2: time to the first streamed chunk of a 3-sentence text against the whole text in one call."""
+    from studio.accel import stream
+    from studio.api.app import ApiContext, Job, Reference
+    from studio.api.streaming import segments
+    from studio.audio import Audio
+
+    engine = B.studio_engine(args.device)
+    ctx = ApiContext(engine, models={"base": str(folder)})
+    pieces = segments(B.THREE_SENTENCES)
+    decode = {"s": 0.0}
+    emit = stream.StreamDecoder._emit
+
+    def timed_emit(self, end):
+        started = time.perf_counter()
+        emit(self, end)
+        decode["s"] += time.perf_counter() - started
+
+    stream.StreamDecoder._emit = timed_emit
+    runs = []
+    try:
+        with B.nominal_lengths():
+            B.studio_clone(engine, folder, reference, "预热。", None, 0)  # load, warm up, cache the voice prompt
+            for _ in range(args.reps):
+                job = Job(
+                    kind="clone",
+                    segments=pieces,
+                    language="Chinese",
+                    seed=args.seed,
+                    reference=Reference(Audio(reference, B.SR), B.TRANSCRIPT, "bench"),
+                )
+                ticket = ctx.gate.admit()
+                decode["s"] = 0.0
+                started = time.perf_counter()
+                chunks = ctx.chunks(job, ticket)
+                first_chunk = next(chunks)
+                first = time.perf_counter() - started
+                samples = len(first_chunk) + sum(len(c) for c in chunks)
+                streamed = time.perf_counter() - started
+                ctx.gate.done(ticket)
+                started = time.perf_counter()
+                whole = B.studio_clone(engine, folder, reference, B.THREE_SENTENCES, None, args.seed)
+                unstreamed = time.perf_counter() - started
+                run = {
+                    "first_audio_s": round(first, 3),
+                    "first_chunk_audio_s": round(len(first_chunk) / B.SR, 3),
+                    "streamed_total_s": round(streamed, 3),
+                    "stream_decode_s": round(decode["s"], 3),
+                    "whole_text_one_call_s": round(unstreamed, 3),
+                    "audio_s": round(samples / B.SR, 2),
+                    "whole_audio_s": round(whole.seconds, 2),
+                    "first_over_whole": round(first / unstreamed, 3),
+                }
+                runs.append(run)
+                print(json.dumps(run), flush=True)
+    finally:
+        stream.StreamDecoder._emit = emit
+        ctx.close()
+    return {"text": B.THREE_SENTENCES, "segments": pieces, "runs": runs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="0.6b", choices=["tiny", "0.6b", "1.7b"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-frames", action="store_true", help="only the streaming part")
+    args = parser.parse_args()
+
+    import torch
+
+    from studio import accel
+
+    threads = accel.configure_threads()
+    folder = B.ensure_checkpoint(args.size)
+    reference = B.reference_clip()
+    print(f"# {args.size}, {args.device}, torch {torch.__version__}, {threads} threads, {platform.processor()}")
+    results = {"size": args.size, "device": args.device, "torch": torch.__version__, "threads": threads}
+    if not args.skip_frames:
+        results["frames"] = frame_table(args, folder, reference)
+    results["streaming"] = first_audio(args, folder, reference)
+    print(json.dumps(results, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

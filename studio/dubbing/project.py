@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, NotFoundError, StorageError
+from ..limits import MAX_LABEL_CHARS, MAX_LINES, MAX_SLOT_SECONDS, MAX_TEXT_CHARS, bad_char, load_json
 
 PROJECT_FORMAT = "qwen-voice-studio/dub-project"
 PROJECT_VERSION = 1
@@ -179,11 +180,17 @@ class Project:
         if not file.is_file():
             raise NotFoundError(zh=f"找不到项目文件：{file}", en=f"Project file not found: {file}")
         try:
-            data = json.loads(file.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
             raise InputError(
                 zh=f"项目文件 {file.name} 无法读取：{exc}", en=f"The project file {file.name} cannot be read: {exc}"
             ) from exc
+        try:
+            data = load_json(text, file.name)
+        except InputError as exc:
+            raise InputError(
+                zh=f"项目文件无法读取：{exc.zh}", en=f"The project file cannot be read: {exc.en}", source=file.name
+            ) from None
         project = project_from_dict(data, file.name)
         project.folder = file.parent
         return project
@@ -260,8 +267,12 @@ def project_from_dict(data: object, source: str = "project.json") -> Project:
             f"{PROJECT_VERSION}). Update the studio to open it.",
         )
     settings = _known(DubSettings, data.get("settings") or {}, source, ("设置", "settings"))
+    raw_lines = data.get("lines") or []
+    if not isinstance(raw_lines, list):
+        raise InputError(zh=f"{source}：lines 必须是列表。", en=f"{source}: 'lines' must be a list.", source=source)
+    check_line_count(len(raw_lines), source)
     lines = []
-    for i, raw in enumerate(data.get("lines") or []):
+    for i, raw in enumerate(raw_lines):
         zh, en = line_label(i)
         item = _known(Line, raw, source, (zh, en))
         item["takes"] = [Take(**_known(Take, t, source, (zh, en))) for t in item.get("takes") or []]
@@ -286,36 +297,81 @@ def _known(cls: type, raw: object, source: str, where: tuple[str, str]) -> dict[
     return {k: v for k, v in raw.items() if k in names}
 
 
-def _number(value: object, what: tuple[str, str], where: tuple[str, str]) -> float | None:
+def check_line_count(count: int, source: str) -> None:
+    """Refuse a script or project of more than :data:`~studio.limits.MAX_LINES` lines, naming ``source``."""
+    if count > MAX_LINES:
+        raise InputError(
+            zh=f"{source}：台词太多（{count} 行），最多 {MAX_LINES} 行。请拆成几个项目。",
+            en=f"{source}: too many lines ({count}); the limit is {MAX_LINES}. Split it into several projects.",
+            source=source,
+        )
+
+
+def _number(value: object, what: tuple[str, str], where: tuple[str, str], limit: float) -> float | None:
     if value is None or value == "":
         return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = float(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
+    shown = str(value)[:40]
     if not math.isfinite(number) or number < 0:
         raise InputError(
-            zh=f"{where[0]}：{what[0]} “{value}” 不是有效的非负数字。",
-            en=f"{where[1]}: {what[1]} '{value}' is not a valid non-negative number.",
+            zh=f"{where[0]}：{what[0]} “{shown}” 不是有效的非负数字。",
+            en=f"{where[1]}: {what[1]} '{shown}' is not a valid non-negative number.",
+        )
+    if number > limit:
+        raise InputError(
+            zh=f"{where[0]}：{what[0]} {shown} 秒太大，最多 {limit:g} 秒（{limit / 3600:g} 小时）。",
+            en=f"{where[1]}: {what[1]} {shown} s is too large; the limit is {limit:g} s ({limit / 3600:g} h).",
         )
     return number
 
 
-def check_line(line: Line, index: int) -> Line:
-    """Normalise a line's fields in place and refuse impossible values, naming the line."""
+def _text(value: object, limit: int, what: tuple[str, str], where: tuple[str, str]) -> str:
+    """A line's text field as a stripped string within ``limit`` characters, with no NUL or lone surrogate."""
+    if isinstance(value, list | dict | tuple | set):
+        raise InputError(zh=f"{where[0]}：{what[0]}必须是文字。", en=f"{where[1]}: the {what[1]} must be text.")
+    text = str(value if value is not None else "").strip()
+    if len(text) > limit:
+        raise InputError(
+            zh=f"{where[0]}：{what[0]}太长（{len(text)} 个字符），最多 {limit} 个。",
+            en=f"{where[1]}: the {what[1]} is too long ({len(text)} characters); the limit is {limit}.",
+        )
+    found = bad_char(text)
+    if found is not None:
+        raise InputError(
+            zh=f"{where[0]}：{what[0]}含有不允许的字符 {found}（空字符或不成对的代理字符）。",
+            en=f"{where[1]}: the {what[1]} holds a character that is not allowed, {found} (a NUL or an unpaired "
+            "surrogate).",
+        )
+    return text
+
+
+def check_line(line: Line, index: int, max_seconds: float = MAX_SLOT_SECONDS) -> Line:
+    """Normalise a line's fields in place and refuse impossible values, naming the line.
+
+    The one check of a line, wherever it comes from (an imported script, a project file, an edit in the
+    Dubbing tab or over HTTP): text at most :data:`~studio.limits.MAX_TEXT_CHARS` characters (what one
+    generation takes), labels at most :data:`~studio.limits.MAX_LABEL_CHARS`, times and durations at most
+    ``max_seconds`` (default :data:`~studio.limits.MAX_SLOT_SECONDS`, 24 h; the video's length when there is one).
+    """
+    where = line_label(index)
+    line.scene = _text(line.scene, MAX_LABEL_CHARS, ("场景", "scene"), where)
     where = line_label(index, line)
-    line.scene, line.speaker = str(line.scene or "").strip(), str(line.speaker or "").strip()
-    line.text, line.emotion = str(line.text or "").strip(), str(line.emotion or "").strip()
-    intensity = _number(line.intensity, ("强度", "intensity"), where)
+    line.speaker = _text(line.speaker, MAX_LABEL_CHARS, ("说话人", "speaker"), where)
+    line.text = _text(line.text, MAX_TEXT_CHARS, ("台词", "text"), where)
+    line.emotion = _text(line.emotion, MAX_LABEL_CHARS, ("情绪", "emotion"), where)
+    intensity = _number(line.intensity, ("强度", "intensity"), where, math.inf)
     line.intensity = 0.5 if intensity is None else intensity
     if line.intensity > 1:
         raise InputError(
             zh=f"{where[0]}：强度必须在 0 到 1 之间（收到 {line.intensity}）。",
             en=f"{where[1]}: intensity must be between 0 and 1 (got {line.intensity}).",
         )
-    line.duration = _number(line.duration, ("目标时长", "target duration"), where)
-    line.start = _number(line.start, ("开始时间", "start time"), where)
-    line.end = _number(line.end, ("结束时间", "end time"), where)
+    line.duration = _number(line.duration, ("目标时长", "target duration"), where, max_seconds)
+    line.start = _number(line.start, ("开始时间", "start time"), where, max_seconds)
+    line.end = _number(line.end, ("结束时间", "end time"), where, max_seconds)
     if (line.start is None) != (line.end is None):
         raise InputError(
             zh=f"{where[0]}：开始和结束时间要么都填，要么都不填。",

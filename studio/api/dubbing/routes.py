@@ -289,8 +289,10 @@ async def upload(
             voices[label.strip()] = spec
         parsed = None
         if settings:
+            from ...limits import load_json
+
             try:
-                parsed = DubSettingsBody.model_validate(json.loads(settings))
+                parsed = DubSettingsBody.model_validate(load_json(settings, "settings"))
             except ValueError as exc:
                 raise InputError(
                     zh=f"settings 不是有效的设置 JSON：{exc}",

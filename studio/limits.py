@@ -95,12 +95,14 @@ def check_tree(data: Any, source: str, what: tuple[str, str] | None = None) -> A
 
     Walks shared objects once per reference, as a writer would, and stops at
     the first bound broken, so a bomb costs at most :data:`MAX_NODES` steps.
-    ``what`` names the strings in a refusal (default: the ``source``).
+    A bad character is reported with the key it sits under; ``what`` (zh, en)
+    names the whole (default: ``source``).
     """
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    what = what or (source, source)
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
     nodes = chars = 0
     while stack:
-        item, depth = stack.pop()
+        item, depth, key = stack.pop()
         nodes += 1
         if nodes > MAX_NODES:
             raise _too_big(source)
@@ -110,13 +112,14 @@ def check_tree(data: Any, source: str, what: tuple[str, str] | None = None) -> A
             chars += len(item)
             if chars > MAX_TOTAL_CHARS:
                 raise _too_big(source)
-            check_chars(item, what or (source, source))
+            named = (f"{what[0]}的 {key[:40]} 字段", f"{what[1]} field '{key[:40]}'") if key else what
+            check_chars(item, named)
         elif isinstance(item, dict):
-            for key, value in item.items():
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+            for name, value in item.items():
+                stack.append((name, depth + 1, key))
+                stack.append((value, depth + 1, str(name)))
         elif isinstance(item, list | tuple):
-            stack.extend((value, depth + 1) for value in item)
+            stack.extend((value, depth + 1, key) for value in item)
     return data
 
 

@@ -9,7 +9,6 @@ line, listen to a take, mux a video, download outputs) are in
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal

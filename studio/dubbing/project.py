@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, NotFoundError, StorageError
+from ..errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full
 from ..limits import MAX_LABEL_CHARS, MAX_LINES, MAX_SLOT_SECONDS, MAX_TEXT_CHARS, bad_char, load_json
 
 PROJECT_FORMAT = "qwen-voice-studio/dub-project"
@@ -204,6 +204,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
+        if disk_full(exc, path):
+            raise DiskFullError(path) from exc
         raise StorageError(zh=f"无法写入 {path}：{exc}", en=f"Cannot write {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)

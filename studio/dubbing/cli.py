@@ -146,6 +146,10 @@ def cmd_dub(args) -> int:
     if args.srt:
         apply_timings(project, import_script(args.srt))
     apply_arguments(project, args)
+    if args.video:
+        from .mux import check_within_video
+
+        check_within_video(project, args.video)  # before any generation: a slot past the video's end is a typo
     project.save()
     only = None
     if args.lines:

@@ -323,9 +323,11 @@ def _number(value: object, what: tuple[str, str], where: tuple[str, str], limit:
             en=f"{where[1]}: {what[1]} '{shown}' is not a valid non-negative number.",
         )
     if number > limit:
+        day = limit == MAX_SLOT_SECONDS
         raise InputError(
-            zh=f"{where[0]}：{what[0]} {shown} 秒太大，最多 {limit:g} 秒（{limit / 3600:g} 小时）。",
-            en=f"{where[1]}: {what[1]} {shown} s is too large; the limit is {limit:g} s ({limit / 3600:g} h).",
+            zh=f"{where[0]}：{what[0]} {shown} 秒太大，最多 {limit:g} 秒（{'24 小时' if day else '视频的长度'}）。",
+            en=f"{where[1]}: {what[1]} {shown} s is too large; the limit is {limit:g} s "
+            f"({'24 hours' if day else 'the length of the video'}).",
         )
     return number
 

@@ -15,7 +15,7 @@ with :func:`check_tree` before a route sees it. Both refuse, with one clear
   which no file name or text can hold.
 
 Limits on single fields (line text, labels, times) live with the fields:
-:func:`studio.dubbing.project.check_line`, :mod:`studio.voices`.
+:func:`studio.dubbing.checks.check_line`, :mod:`studio.voices`.
 """
 
 from __future__ import annotations

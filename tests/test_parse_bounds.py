@@ -386,3 +386,37 @@ def test_dub_refuses_slots_past_the_end_of_the_video_before_generating(tmp_path,
     err = capsys.readouterr().err
     assert code == 2 and "line 2" in err and "length of the video" in err, err
     assert not (tmp_path / "out" / "project" / "takes").exists()
+
+
+# -- project files ----------------------------------------------------------------------------------------
+
+
+def test_a_project_file_with_bad_settings_opens_with_the_defaults_for_those(tmp_path):
+    from studio.dubbing.project import Line, Project
+
+    project = Project(lines=[Line(text="你好。")])
+    project.settings.max_stretch = 1.5
+    data = project.to_dict()
+    data["settings"].update(gap_s="wide", seed=-5, loudness=float("nan"), format="exe", allow_overlap="yes")
+    (tmp_path / "project.json").write_text(json.dumps(data), encoding="utf-8")
+    loaded = Project.load(tmp_path).settings
+    assert (loaded.gap_s, loaded.seed, loaded.loudness, loaded.format, loaded.allow_overlap) == (
+        0.4,
+        None,
+        -16.0,
+        "mp3",
+        False,
+    )
+    assert loaded.max_stretch == 1.5  # good fields are kept
+
+
+@pytest.mark.parametrize("bad", [{"seconds": 1e400}, {"seconds": "long"}, {"model": ["m"]}, {"seed": 1.5}])
+def test_a_damaged_take_record_is_refused_naming_the_line(tmp_path, bad):
+    from studio.dubbing.project import Line, Project
+
+    data = Project(lines=[Line(text="你好。")]).to_dict()
+    take = {"file": "takes/l001/a.wav", "hash": "h", "seconds": 1.0, "seed": 1, "model": "m", "created": ""}
+    data["lines"][0].update(takes=[take | bad], chosen=0)
+    (tmp_path / "project.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match="line 1: the take record"):
+        Project.load(tmp_path)

@@ -46,7 +46,7 @@ def check_within_video(project, video: str | Path) -> None:
 
     Half a second of slack covers containers whose reported length is rounded.
     """
-    from .project import check_line
+    from .checks import check_line
 
     seconds = video_seconds(video)
     if seconds is None:

@@ -12,7 +12,7 @@ handled, overlapping or reversed cues are refused naming the cue.
 Every import is bounded (:mod:`studio.limits`): at most
 :data:`~studio.limits.MAX_SCRIPT_CHARS` characters and
 :data:`~studio.limits.MAX_LINES` lines, YAML/JSON depth and alias expansion,
-and each line's fields as :func:`~studio.dubbing.project.check_line` checks
+and each line's fields as :func:`~studio.dubbing.checks.check_line` checks
 them (text as long as one can type, times within 24 hours).
 
 CSV/TSV cells that a spreadsheet would run as a formula (starting with ``=``,
@@ -31,7 +31,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..limits import MAX_LINES, MAX_SCRIPT_CHARS, load_json, load_yaml
-from .project import Line, Project, check_line, check_line_count, is_project_data, line_label, project_from_dict
+from .checks import check_line, check_line_count
+from .project import Line, Project, is_project_data, line_label, project_from_dict
 from .script_writer import FORMULA_START, export_script, format_timestamp, script_text
 
 __all__ = [

@@ -12,7 +12,8 @@ from pathlib import Path
 import gradio as gr
 
 from .. import space
-from ..dubbing.project import Line, Project, check_line, project_folder
+from ..dubbing.checks import check_line
+from ..dubbing.project import Line, Project, project_folder
 from ..errors import InputError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, gradio_progress, user_errors

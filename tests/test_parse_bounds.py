@@ -420,3 +420,12 @@ def test_a_damaged_take_record_is_refused_naming_the_line(tmp_path, bad):
     (tmp_path / "project.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InputError, match="line 1: the take record"):
         Project.load(tmp_path)
+
+
+def test_prepare_text_refuses_a_lone_surrogate_and_still_strips_nul():
+    from studio.errors import TextError
+    from studio.text.prepare import prepare_text
+
+    with pytest.raises(TextError, match="U\\+DC80"):
+        prepare_text("好\udc80")
+    assert prepare_text("你\x00好").display_text == "你好"

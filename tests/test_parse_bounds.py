@@ -429,3 +429,9 @@ def test_prepare_text_refuses_a_lone_surrogate_and_still_strips_nul():
     with pytest.raises(TextError, match="U\\+DC80"):
         prepare_text("好\udc80")
     assert prepare_text("你\x00好").display_text == "你好"
+
+
+def test_json_sent_without_a_content_type_is_screened_too(url):
+    body = b'{"name": "untyped", "format": "txt", "script": "x", "voices": ' + _deep_json(5000).encode() + b"}"
+    r = httpx.post(f"{url}/api/dubbing/projects", content=body, headers={"Content-Type": ""})
+    _refused(r, 400, "nested too deeply")

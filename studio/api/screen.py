@@ -11,7 +11,8 @@ Two checks, each in one place for every route of the API:
   xiaozhi and other non-browser clients) are served as before. ``GET`` routes
   are not screened: GPT-SoVITS clients use ``GET /tts`` and ``GET /set_*``.
 - **Characters no input may hold.** A NUL or a lone UTF-16 surrogate in the
-  query string or anywhere in a JSON body, and JSON nested deeper than
+  path, the query string or anywhere in a JSON body (sent as JSON or with no
+  content type, which FastAPI also reads as JSON), and JSON nested deeper than
   :data:`studio.limits.MAX_DEPTH`, are refused with 400 naming the field
   (:func:`studio.limits.check_tree`).
 """
@@ -114,7 +115,9 @@ class Screen:
             if origin is not None:
                 err = cross_origin_error(origin)
         err = err or _query_error(scope.get("query_string", b"")) or _path_error(path)
-        if err is None and headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        json_body = kind in ("", "application/json") or kind.endswith("+json")  # FastAPI reads JSON without a type too
+        if err is None and json_body and scope.get("method") in STATE_CHANGING:
             body, receive = await _read_body(receive)
             err = _body_error(body)
         if err is not None:

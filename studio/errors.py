@@ -106,20 +106,6 @@ class ResourceError(StudioError):
     http_status = 507
 
 
-class DiskFullError(ResourceError):
-    """A write failed because the disk (or the user's quota) is full; what was saved before is unchanged."""
-
-    code = "disk_full"
-
-    def __init__(self, path: str | Path) -> None:
-        path = _shown(path)
-        super().__init__(
-            zh=f"磁盘已满，无法写入 {path}。请清理磁盘空间后重试；之前保存的内容没有改动。",
-            en=f"The disk is full: cannot write {path}. Free some space and retry; nothing saved before was changed.",
-            path=str(path),
-        )
-
-
 def _shown(path: str | Path) -> Path:
     """``path`` as a user knows it: cut before a hidden staging part (``.tmp-...``, ``.name.part``)."""
     parts = Path(path).parts
@@ -163,7 +149,7 @@ def writing(path: str | Path) -> Iterator[None]:
         raise
     except Exception as exc:
         if disk_full(exc, path):
-            raise DiskFullError(path) from exc
+            raise DiskFullError(path, getattr(exc, "strerror", None) or "") from exc
         if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] == "soundfile":
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise StorageError(
@@ -193,6 +179,23 @@ class StorageError(StudioError):
 
     code = "storage_error"
     http_status = 500
+
+
+class DiskFullError(StorageError):
+    """A write failed because the disk (or the user's quota) is full; what was saved before is unchanged."""
+
+    code = "disk_full"
+    http_status = 507
+
+    def __init__(self, path: str | Path, reason: str = "") -> None:
+        path = _shown(path)
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            zh=f"磁盘已满，无法写入 {path}。请清理磁盘空间后重试；之前保存的内容没有改动。",
+            en=f"The disk is full{why}: cannot write {path}. Free some disk space and retry; nothing saved before "
+            "was changed.",
+            path=str(path),
+        )
 
 
 class RemoteEngineError(StudioError):

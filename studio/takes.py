@@ -192,9 +192,9 @@ def _json_safe(settings: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(settings, default=lambda value: None))
 
 
-def _storage_error(exc: OSError, folder: Path) -> StudioError:
+def _storage_error(exc: OSError, folder: Path) -> StorageError:
     if disk_full(exc, folder):
-        return DiskFullError(folder)
+        return DiskFullError(folder, exc.strerror or "")
     return StorageError(
         zh=f"无法写入生成记录文件夹 {folder}：{exc.strerror or exc}。请检查磁盘空间和写入权限。",
         en=f"Cannot write to the takes folder {folder}: {exc.strerror or exc}. Check free disk space and permissions.",

@@ -38,7 +38,7 @@ import numpy as np
 import soundfile as sf
 
 from .audio import MODEL_SR, REF_MAX_SECONDS, Audio, load_audio
-from .errors import AudioError, DiskFullError, InputError, NotFoundError, StorageError, StudioError, disk_full, writing
+from .errors import AudioError, DiskFullError, InputError, NotFoundError, StorageError, disk_full, writing
 from .limits import load_json
 from .paths import voices_dir
 from .reference import PreparedReference, prepare_reference
@@ -400,9 +400,9 @@ def _check_prompt(tensors: object) -> dict[str, Any]:
 # ------------------------------------------------------------------ errors
 
 
-def _storage_error(exc: OSError, path: Path) -> StudioError:
+def _storage_error(exc: OSError, path: Path) -> StorageError:
     if disk_full(exc, path):
-        return DiskFullError(path)
+        return DiskFullError(path, exc.strerror or "")
     reason = exc.strerror or type(exc).__name__
     return StorageError(
         zh=f"无法写入声音库（{path}）：{reason}。请检查磁盘空间和文件夹权限后重试。",

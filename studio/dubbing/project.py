@@ -204,7 +204,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         if disk_full(exc, path):
-            raise DiskFullError(path) from exc
+            raise DiskFullError(path, exc.strerror or "") from exc
         raise StorageError(zh=f"无法写入 {path}：{exc}", en=f"Cannot write {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -293,3 +293,10 @@ def _known(cls: type, raw: object, source: str, where: tuple[str, str]) -> dict[
         )
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in raw.items() if k in names}
+
+
+def check_line(line: Line, index: int, max_seconds: float | None = None) -> Line:
+    """:func:`studio.dubbing.checks.check_line`, for callers that import it from here."""
+    from .checks import check_line as check
+
+    return check(line, index) if max_seconds is None else check(line, index, max_seconds)

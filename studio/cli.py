@@ -604,6 +604,7 @@ COMMANDS: dict[str, str] = {
     "serve": "studio.api.cli:add_serve_parser",
     "dub": "studio.dubbing.cli:add_dub_parser",
     "finetune": "studio.finetune.cli:add_finetune_parser",
+    "redub": "studio.redub_cli:add_redub_parser",
 }
 #: Options of ``python -m studio`` itself (before the command), also routed to the command line by app.py.
 GLOBAL_OPTIONS = ("--remote", "--remote-key", "--local")

@@ -250,11 +250,13 @@ class Recogniser:
         cancel: CancelToken | None = None,
         word_timestamps: bool = True,
         vad: bool = True,
+        on_segment=None,
     ) -> Transcript:
         """Recognise ``audio`` (a 16 kHz mono float32 array, or a file path) with sentence and word times.
 
         ``vad`` skips the parts without speech first (Silero VAD), which keeps Whisper from inventing
-        text over music; turn it off to transcribe everything.
+        text over music; turn it off to transcribe everything. ``on_segment(segment)`` is called as each
+        sentence is ready (to save partial work).
         """
         code = language_code(language)
         model = self._load()
@@ -276,6 +278,8 @@ class Recogniser:
             if cancel is not None:
                 cancel.check()
             segments.append(_segment(piece, duration))
+            if on_segment is not None:
+                on_segment(segments[-1])
             progress(min(1.0, piece.end / duration) if duration else None, f"{piece.end:.0f}/{duration:.0f} s")
         return Transcript(language=info.language, duration=duration, segments=tuple(segments))
 

@@ -102,3 +102,24 @@ def test_the_reference_transcript_helper_uses_the_same_recogniser(tiny_asr, tmp_
     assert asr.status().model == tiny_asr
     assert isinstance(asr.transcribe(clip, "zh"), str)
     assert recogniser.get(tiny_asr) is recogniser.get(tiny_asr)
+
+
+def test_a_registry_recogniser_is_downloaded_with_resume_from_the_hub_endpoint(studio_home, tiny_asr, monkeypatch):
+    from studio import checkpoints
+    from tests.fake_hub import FakeHub
+
+    monkeypatch.delenv("STUDIO_ASR_MODEL", raising=False)
+    spec = get_spec("whisper-small")
+    hub = FakeHub(tiny_asr, spec.repo_id)
+    try:
+        hub.cut_after = 2_000_000  # the connection drops inside model.bin
+        with pytest.raises(Exception, match="download"):
+            recogniser.resolve("whisper-small", endpoint=hub.url)
+        reports = []
+        folder = recogniser.resolve("whisper-small", endpoint=hub.url, progress=lambda f, m: reports.append(f))
+    finally:
+        hub.close()
+    assert folder == checkpoints.local_dir(spec) and [r for _, r in hub.requests if r]  # resumed with Range
+    assert reports[-1] == 1.0
+    transcript = recogniser.Recogniser(folder).transcribe(noise(1.0), "zh", vad=False)
+    assert all(0.0 <= s.start <= s.end <= transcript.duration for s in transcript.segments)

@@ -123,3 +123,11 @@ def test_a_registry_recogniser_is_downloaded_with_resume_from_the_hub_endpoint(s
     assert reports[-1] == 1.0
     transcript = recogniser.Recogniser(folder).transcribe(noise(1.0), "zh", vad=False)
     assert all(0.0 <= s.start <= s.end <= transcript.duration for s in transcript.segments)
+
+
+def test_the_command_line_builds_the_test_recogniser(tmp_path, capsys):
+    import studio.cli
+
+    assert studio.cli.main(["make-test-checkpoint", str(tmp_path / "asr"), "--kind", "asr"]) == 0
+    assert "transcripts are noise" in capsys.readouterr().out
+    assert recogniser.is_model_folder(tmp_path / "asr") and is_random_recogniser(tmp_path / "asr")

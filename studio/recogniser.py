@@ -289,12 +289,18 @@ def _clamp(value: float, duration: float) -> float:
 
 
 def _segment(piece, duration: float) -> Segment:
+    """A faster-whisper segment with its times inside the clip and its words inside the sentence.
+
+    Word times come from cross-attention alignment and can stray a little outside their sentence's
+    own times; they are kept inside it so the two never disagree.
+    """
     start, end = _clamp(piece.start, duration), _clamp(piece.end, duration)
-    words = tuple(
-        Word(_clamp(w.start, duration), max(_clamp(w.start, duration), _clamp(w.end, duration)), w.word, w.probability)
-        for w in (piece.words or ())
-    )
-    return Segment(start, max(start, end), piece.text.strip(), words)
+    end = max(start, end)
+    words = []
+    for w in piece.words or ():
+        w_start = min(max(_clamp(w.start, duration), start), end)
+        words.append(Word(w_start, min(max(_clamp(w.end, duration), w_start), end), w.word, float(w.probability)))
+    return Segment(start, end, piece.text.strip(), tuple(words))
 
 
 _lock = threading.Lock()

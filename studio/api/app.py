@@ -653,6 +653,7 @@ def create_api(
     from fastapi.middleware.cors import CORSMiddleware
 
     from . import dubbing, gpt_sovits, native, openai, voice_aliases
+    from .dubbing import redub as dubbing_redub
     from .screen import Screen
     from .server import Guard
 
@@ -693,6 +694,7 @@ def create_api(
     app.include_router(native.text_router)
     app.include_router(voice_aliases.router)
     app.include_router(dubbing.router)
+    app.include_router(dubbing_redub.router)
     app.include_router(openai.router)
     app.include_router(gpt_sovits.router)
     app.add_middleware(Screen, allowed_origins=cors_origins, lang=lang)  # inside the Guard: bodies are bounded

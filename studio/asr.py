@@ -1,9 +1,10 @@
 """Fill a reference clip's transcript with a local speech recogniser, when one is on disk. Never downloads.
 
-Uses faster-whisper (an optional package: ``pip install faster-whisper``) with a
-CTranslate2 Whisper model already on this machine: the folder named by
-``STUDIO_ASR_MODEL``, or a ``*faster-whisper*`` snapshot in the Hugging Face cache.
-Without both, :func:`status` says what is missing and the user types the transcript.
+Uses the studio's recogniser (:mod:`studio.recogniser`, faster-whisper) with a model
+already on this machine: the folder named by ``STUDIO_ASR_MODEL``, one downloaded
+on the Models tab (``python -m studio download whisper-small``), or a
+``*faster-whisper*`` snapshot in the Hugging Face cache. Without one,
+:func:`status` says what is missing and the user types the transcript.
 """
 
 from __future__ import annotations
@@ -34,14 +35,21 @@ class AsrStatus:
 
 
 def _is_model(folder: Path) -> bool:
-    return (folder / "model.bin").is_file() and (folder / "config.json").is_file()
+    from .recogniser import is_model_folder
+
+    return is_model_folder(folder)
 
 
 def find_local_model(cache: Path | None = None) -> Path | None:
-    """A faster-whisper model folder on disk: ``STUDIO_ASR_MODEL``, else the largest cached snapshot."""
+    """A model on disk: ``STUDIO_ASR_MODEL``, a downloaded registry one, else the largest cached snapshot."""
     named = os.environ.get("STUDIO_ASR_MODEL", "").strip()
     if named:
         return Path(named) if _is_model(Path(named)) else None
+    from .recogniser import find_local
+
+    downloaded = find_local()
+    if downloaded is not None:
+        return downloaded
     if cache is None:
         from huggingface_hub.constants import HF_HUB_CACHE
 
@@ -67,9 +75,10 @@ def status(cache: Path | None = None) -> AsrStatus:
     if model is None:
         return AsrStatus(
             None,
-            zh="已安装 faster-whisper，但本机没有它的模型（不会自动下载）。设置 STUDIO_ASR_MODEL 指向模型文件夹，或手动输入文字。",
-            en="faster-whisper is installed but no model is on this machine (none is downloaded). Point "
-            "STUDIO_ASR_MODEL at a model folder, or type the transcript.",
+            zh="已安装 faster-whisper，但本机没有它的模型（这里不会自动下载）。在“模型”页下载 whisper-small，"
+            "或设置 STUDIO_ASR_MODEL 指向模型文件夹，或手动输入文字。",
+            en="faster-whisper is installed but no model is on this machine (none is downloaded here). Download "
+            "whisper-small on the Models tab, point STUDIO_ASR_MODEL at a model folder, or type the transcript.",
         )
     return AsrStatus(
         model,
@@ -83,8 +92,6 @@ def transcribe(path: str | Path, language: str | None = None) -> str:
     state = status()
     if not state.available:
         raise NotFoundError(zh=state.zh, en=state.en)
-    from faster_whisper import WhisperModel
+    from . import recogniser
 
-    model = WhisperModel(str(state.model), device="cpu", compute_type="int8", local_files_only=True)
-    segments, _ = model.transcribe(str(path), language=language, vad_filter=True)
-    return "".join(segment.text for segment in segments).strip()
+    return recogniser.get(state.model).transcribe(Path(path), language, word_timestamps=False).text

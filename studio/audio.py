@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError
+from .errors import AudioError, writing
 
 MODEL_SR = 24_000
 REF_MIN_SECONDS = 1.0
@@ -242,6 +242,10 @@ def write_audio(path: str | Path, samples: np.ndarray, sr: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
-    sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format=(path.suffix.lstrip(".") or "wav").upper())
-    tmp.replace(path)
+    try:
+        with writing(path.parent):
+            sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format=(path.suffix.lstrip(".") or "wav").upper())
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

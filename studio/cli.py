@@ -471,6 +471,11 @@ def add_remote_parser(sub) -> None:
 
 
 def cmd_make_test_checkpoint(args) -> None:
+    if args.kind == "asr":
+        from .random_recogniser import build_random_recogniser
+
+        print(f"{build_random_recogniser(args.out_dir, args.seed)}  (random weights: its transcripts are noise)")
+        return
     from .random_checkpoint import build_random_checkpoint
 
     path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
@@ -577,7 +582,7 @@ def _add_doctor(sub) -> None:
 def _add_make_test_checkpoint(sub) -> None:
     p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
     p.add_argument("out_dir")
-    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design"])
+    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design", "asr"])
     p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -606,6 +611,7 @@ COMMANDS: dict[str, str] = {
     "serve": "studio.api.cli:add_serve_parser",
     "dub": "studio.dubbing.cli:add_dub_parser",
     "finetune": "studio.finetune.cli:add_finetune_parser",
+    "redub": "studio.redub_cli:add_redub_parser",
 }
 #: Options of ``python -m studio`` itself (before the command), also routed to the command line by app.py.
 GLOBAL_OPTIONS = ("--remote", "--remote-key", "--local")

@@ -18,6 +18,7 @@ import numpy as np
 from .audio import MODEL_SR, Audio, check_reference, load_audio, resample
 from .errors import InputError, NotFoundError, TextError
 from .export import DEFAULT_LUFS, DEFAULT_TRUE_PEAK_DB, polish
+from .limits import MAX_TEXT_CHARS, bad_char
 from .models import LoadedModel, ModelManager, out_of_memory_error, spec_for
 from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import SPEAKERS, normalize_language
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 #: Terminal colour codes and control characters (not newline or tab): never spoken, never sent to the model.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-#: Longest text accepted in one generation call.
-MAX_TEXT_CHARS = 5000
 _PROMPT_CACHE_SIZE = 8
 #: Texts longer than this are generated sentence group by sentence group, so cost grows linearly.
 SEGMENT_CHARS = 120
@@ -44,6 +43,12 @@ SEGMENT_PAUSE_S = 0.2
 def check_text(text: str | None, what: tuple[str, str] = ("文本", "text")) -> str:
     """Strip ``text`` and refuse it when empty or over :data:`MAX_TEXT_CHARS`."""
     cleaned = _CONTROL.sub("", _ANSI.sub("", text or "")).strip()
+    found = bad_char(cleaned)
+    if found is not None:
+        raise TextError(
+            zh=f"{what[0]}含有无法朗读的字符 {found}（不成对的代理字符）。请删除它后重试。",
+            en=f"The {what[1]} holds a character that cannot be spoken, {found} (an unpaired surrogate). Remove it.",
+        )
     if not cleaned:
         raise TextError(
             zh=f"{what[0]}是空的，请输入要合成的文字。", en=f"The {what[1]} is empty: type what should be spoken."

@@ -8,6 +8,12 @@ CLI into a printed line; nothing else catches it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 
 class StudioError(Exception):
     """Base class: a problem the user can understand and act on."""
@@ -100,6 +106,60 @@ class ResourceError(StudioError):
     http_status = 507
 
 
+def _shown(path: str | Path) -> Path:
+    """``path`` as a user knows it: cut before a hidden staging part (``.tmp-...``, ``.name.part``)."""
+    parts = Path(path).parts
+    cut = next((i for i, p in enumerate(parts) if p.startswith(".") and p not in (".", "..")), len(parts))
+    return Path(*parts[:cut]) if cut else Path(path)
+
+
+#: Below this many free bytes, a sound file that fails to write is taken to have hit a full disk.
+_NEARLY_FULL_BYTES = 64 * 1024 * 1024
+
+
+def disk_full(exc: BaseException, path: str | Path) -> bool:
+    """Whether ``exc``, raised writing ``path``, means the disk is full.
+
+    True for ENOSPC and EDQUOT; libsndfile reports a full disk only as
+    "System error.", so a sound-file error counts when the disk holding
+    ``path`` has less than 64 MB free.
+    """
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if type(exc).__module__.split(".")[0] != "soundfile":
+        return False
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn a failed write of ``path`` (OS or sound-file error) into :class:`DiskFullError` or :class:`StorageError`.
+
+    The one place that maps write failures; the writer itself removes its partial file.
+    """
+    try:
+        yield
+    except StudioError:
+        raise
+    except Exception as exc:
+        if disk_full(exc, path):
+            raise DiskFullError(path, getattr(exc, "strerror", None) or "") from exc
+        if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] == "soundfile":
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise StorageError(
+                zh=f"无法写入 {_shown(path)}：{reason}。请检查磁盘空间和文件夹权限后重试。",
+                en=f"Cannot write {_shown(path)}: {reason}. Check free disk space and folder permissions, then retry.",
+                path=str(path),
+            ) from exc
+        raise
+
+
 class BusyError(StudioError):
     """The studio is busy and its queue is full; try again shortly."""
 
@@ -119,6 +179,23 @@ class StorageError(StudioError):
 
     code = "storage_error"
     http_status = 500
+
+
+class DiskFullError(StorageError):
+    """A write failed because the disk (or the user's quota) is full; what was saved before is unchanged."""
+
+    code = "disk_full"
+    http_status = 507
+
+    def __init__(self, path: str | Path, reason: str = "") -> None:
+        path = _shown(path)
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            zh=f"磁盘已满，无法写入 {path}。请清理磁盘空间后重试；之前保存的内容没有改动。",
+            en=f"The disk is full{why}: cannot write {path}. Free some disk space and retry; nothing saved before "
+            "was changed.",
+            path=str(path),
+        )
 
 
 class RemoteEngineError(StudioError):

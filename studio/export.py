@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .errors import InputError
+from .errors import InputError, writing
 
 FORMATS = ("wav", "mp3", "flac", "ogg")
 SAMPLE_RATES = (24_000, 44_100, 48_000)
@@ -142,9 +142,10 @@ def export_audio(
     tmp = path.with_name(f".{path.stem}.part.{fmt}")
     container, subtype = _SF_FORMAT[fmt]
     try:
-        sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
-        write_tags(tmp, fmt, tags or Tags())
-        os.replace(tmp, path)
+        with writing(path.parent):
+            sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
+            write_tags(tmp, fmt, tags or Tags())
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -71,12 +71,9 @@ def _reference(block: str, fields: dict) -> GsvReference | None:
 
 
 def _from_yaml(text: str) -> list[GsvReference]:
-    import yaml
+    from .limits import load_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _error(f"YAML 格式错误：{str(exc)[:200]}", f"invalid YAML: {str(exc)[:200]}") from exc
+    data = load_yaml(text, "config")  # bounded depth, aliases and size, like every YAML a user hands in
     found: list[GsvReference] = []
     budget = [MAX_NODES]
 

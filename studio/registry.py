@@ -13,7 +13,7 @@ class ModelSpec:
 
     id: str  #: short id used on the command line and in settings
     repo_id: str  #: Hugging Face repository
-    kind: str  #: base | custom_voice | voice_design | tokenizer
+    kind: str  #: base | custom_voice | voice_design | tokenizer | asr
     size: str  #: 0.6b | 1.7b | "" for the tokenizer
     download_gb: float  #: approximate download size
     memory_gb: float  #: approximate memory for bf16 inference (GPU or RAM)
@@ -32,7 +32,14 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("1.7b-design", "Qwen/Qwen3-TTS-12Hz-1.7B-VoiceDesign", "voice_design", "1.7b", 4.5, 6.0),
 )
 TOKENIZER = ModelSpec("tokenizer-12hz", "Qwen/Qwen3-TTS-Tokenizer-12Hz", "tokenizer", "", 0.7, 0.8)
-ALL_SPECS: tuple[ModelSpec, ...] = (*MODELS, TOKENIZER)
+#: Speech recognisers (faster-whisper / CTranslate2 conversions of OpenAI Whisper), for re-dubbing and transcripts.
+ASR_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("whisper-small", "Systran/faster-whisper-small", "asr", "small", 0.5, 1.0),
+    ModelSpec("whisper-medium", "Systran/faster-whisper-medium", "asr", "medium", 1.5, 2.0),
+    ModelSpec("whisper-large-v3", "Systran/faster-whisper-large-v3", "asr", "large-v3", 3.1, 4.0),
+)
+DEFAULT_ASR_MODEL = "whisper-small"
+ALL_SPECS: tuple[ModelSpec, ...] = (*MODELS, TOKENIZER, *ASR_MODELS)
 
 DEFAULT_MODEL = {"base": "0.6b-base", "custom_voice": "1.7b-custom", "voice_design": "1.7b-design"}
 

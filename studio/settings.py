@@ -1,13 +1,25 @@
-"""User settings persisted as one small JSON file in the studio's home."""
+"""User settings persisted as one small JSON file in the studio's home.
+
+:meth:`Settings.load` is the only reader. A file that cannot be read or parsed
+gives the defaults; a field of the wrong type (``"local_models": "nope"``,
+``"device": 5``) is dropped with a one-line warning and its default used, so a
+hand-edited file never stops the studio.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .errors import InputError
+from .limits import MAX_LABEL_CHARS, load_json
 from .paths import studio_home
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 @dataclass
@@ -33,12 +45,22 @@ class Settings:
     @classmethod
     def load(cls) -> Settings:
         """Read the settings; a missing or unreadable file gives the defaults."""
+        path = cls.path()
         try:
-            data = json.loads(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = load_json(path.read_text(encoding="utf-8"), path.name)
+        except FileNotFoundError:
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known}) if isinstance(data, dict) else cls()
+        except (OSError, ValueError, InputError) as exc:
+            _warn_once(f"ignoring {path}: {getattr(exc, 'en', exc)}; using the default settings")
+            return cls()
+        if not isinstance(data, dict):
+            _warn_once(f"ignoring {path}: it is not a JSON object; using the default settings")
+            return cls()
+        good = {f.name: data[f.name] for f in fields(cls) if f.name in data and _valid(f.name, data[f.name])}
+        bad = [f.name for f in fields(cls) if f.name in data and f.name not in good]
+        if bad:
+            _warn_once(f"ignoring {', '.join(bad)} in {path} (wrong type or too long); using the defaults")
+        return cls(**good)
 
     def save(self) -> None:
         """Write the settings atomically."""
@@ -49,3 +71,20 @@ class Settings:
         if self.remote_key:
             os.chmod(tmp, 0o600)  # it holds a secret: readable by its owner only
         os.replace(tmp, target)
+
+
+def _valid(name: str, value: object) -> bool:
+    """Whether ``value`` has the type of the field ``name`` (local_models: text -> text; the rest: text)."""
+    if name == "local_models":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_LABEL_CHARS and len(v) <= 4096
+            for k, v in value.items()
+        )
+    return isinstance(value, str) and len(value) <= 4096
+
+
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time it comes up in this process."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)

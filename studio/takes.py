@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from .errors import InputError, NotFoundError, StorageError
+from .errors import DiskFullError, InputError, NotFoundError, StorageError, StudioError, disk_full, writing
 from .paths import outputs_dir
 
 INDEX = "takes.json"
@@ -103,11 +103,14 @@ class TakeHistory:
             tmp = self.root / f".{take.file}.part"
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
-                sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format="WAV", subtype="PCM_16")
+                with writing(self.root):
+                    sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format="WAV", subtype="PCM_16")
                 os.replace(tmp, self.root / take.file)
-            except OSError as exc:
+            except (OSError, StudioError) as exc:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
+                if isinstance(exc, StudioError):
+                    raise
                 raise _storage_error(exc, self.root) from exc
             try:
                 takes = [*self._read(), take]
@@ -190,6 +193,8 @@ def _json_safe(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _storage_error(exc: OSError, folder: Path) -> StorageError:
+    if disk_full(exc, folder):
+        return DiskFullError(folder, exc.strerror or "")
     return StorageError(
         zh=f"无法写入生成记录文件夹 {folder}：{exc.strerror or exc}。请检查磁盘空间和写入权限。",
         en=f"Cannot write to the takes folder {folder}: {exc.strerror or exc}. Check free disk space and permissions.",

@@ -38,7 +38,8 @@ import numpy as np
 import soundfile as sf
 
 from .audio import MODEL_SR, REF_MAX_SECONDS, Audio, load_audio
-from .errors import AudioError, InputError, NotFoundError, StorageError
+from .errors import AudioError, DiskFullError, InputError, NotFoundError, StorageError, disk_full, writing
+from .limits import load_json
 from .paths import voices_dir
 from .reference import PreparedReference, prepare_reference
 from .voice_aliases import AliasMixin, parse_aliases
@@ -320,32 +321,36 @@ def _parse_profile(data: object, folder: Path) -> Voice:
     clips_raw = data.get("clips")
     if not isinstance(clips_raw, list) or not clips_raw:
         raise ValueError("'clips' must be a non-empty list")
+    if len(clips_raw) > MAX_CLIPS:
+        raise ValueError(f"a voice has at most {MAX_CLIPS} clips, this one lists {len(clips_raw)}")
     clips = []
     for c in clips_raw:
         if not isinstance(c, dict) or not all(isinstance(c.get(k), str) for k in ("file", "tag")):
             raise ValueError("every clip needs a string 'file' and 'tag'")
         if not _CLIP_MEMBER.match(c["file"]):
             raise ValueError(f"clip file name {c['file']!r} is not allowed")
-        clips.append(Clip(file=c["file"], tag=c["tag"], transcript=str(c.get("transcript", ""))))
+        spoken = _validate_text(c.get("transcript", ""), "片段参考文本", "clip transcript", MAX_TRANSCRIPT_CHARS)
+        clips.append(Clip(file=c["file"], tag=_validate_tag(c["tag"]), transcript=spoken))
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ValueError("'tags' must be a list of strings")
+    # The limits of typing a voice in (create, update) hold for a profile read from disk or an archive too.
     return Voice(
         name=validate_name(text("name")),
         slug=folder.name,
         path=folder,
-        language=text("language", "auto"),
-        transcript=text("transcript", ""),
-        tags=tuple(tags),
-        notes=text("notes", ""),
-        created=text("created", ""),
-        updated=text("updated", ""),
-        source=text("source", ""),
+        language=_validate_language(text("language", "auto")),
+        transcript=_validate_text(text("transcript", ""), "参考文本", "transcript", MAX_TRANSCRIPT_CHARS),
+        tags=_validate_tags(tags),
+        notes=_validate_text(text("notes", ""), "备注", "notes", MAX_NOTES_CHARS),
+        created=text("created", "")[:64],
+        updated=text("updated", "")[:64],
+        source=_validate_text(text("source", ""), "来源", "source", 500),
         consent=Consent(
             confirmed=consent["confirmed"],
-            by=str(consent.get("by", "")),
-            date=str(consent.get("date", "")),
-            statement=str(consent.get("statement", "")),
+            by=_validate_text(str(consent.get("by", "")), "授权人", "consent name", 500),
+            date=str(consent.get("date", ""))[:64],
+            statement=_validate_text(str(consent.get("statement", "")), "授权声明", "consent statement", 4000),
         ),
         clips=tuple(clips),
         aliases=parse_aliases(data.get("aliases")),
@@ -396,6 +401,8 @@ def _check_prompt(tensors: object) -> dict[str, Any]:
 
 
 def _storage_error(exc: OSError, path: Path) -> StorageError:
+    if disk_full(exc, path):
+        return DiskFullError(path, exc.strerror or "")
     reason = exc.strerror or type(exc).__name__
     return StorageError(
         zh=f"无法写入声音库（{path}）：{reason}。请检查磁盘空间和文件夹权限后重试。",
@@ -506,7 +513,8 @@ class VoiceLibrary(AliasMixin):
         try:
             if folder.is_symlink() or (folder / "profile.json").is_symlink():
                 raise ValueError("a voice folder and its profile may not be symbolic links")
-            voice = _parse_profile(json.loads((folder / "profile.json").read_text(encoding="utf-8")), folder)
+            data = load_json((folder / "profile.json").read_text(encoding="utf-8"), "profile.json")
+            voice = _parse_profile(data, folder)
             if any((folder / c.file).is_symlink() for c in voice.clips):
                 raise ValueError("a clip file may not be a symbolic link")
             return voice
@@ -586,7 +594,8 @@ class VoiceLibrary(AliasMixin):
 
     @staticmethod
     def _write_clip(path: Path, audio: Audio) -> None:
-        sf.write(str(path), np.clip(audio.samples, -1.0, 1.0), audio.sr, format="WAV", subtype="PCM_16")
+        with writing(path):
+            sf.write(str(path), np.clip(audio.samples, -1.0, 1.0), audio.sr, format="WAV", subtype="PCM_16")
 
     def create(
         self,
@@ -975,8 +984,8 @@ class VoiceLibrary(AliasMixin):
         if files["manifest.json"].file_size > MAX_JSON_BYTES:
             raise _bad_archive("manifest.json 太大。", "manifest.json is too large.")
         try:
-            manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
-        except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            manifest = load_json(zf.read("manifest.json").decode("utf-8"), "manifest.json")
+        except (ValueError, InputError, zipfile.BadZipFile, OSError) as exc:
             raise _bad_archive("manifest.json 已损坏。", "manifest.json is damaged.") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
             raise _bad_archive(
@@ -1011,6 +1020,8 @@ class VoiceLibrary(AliasMixin):
                 raise _bad_archive(
                     f"文件“{member}”的大小和清单不符。", f"'{member}' does not have the size its manifest says."
                 )
+        if "profile.json" in listed and listed["profile.json"]["size"] > MAX_JSON_BYTES:
+            raise _bad_archive("profile.json 太大。", "profile.json is too large.")
         extra = set(files) - set(listed) - {"manifest.json"}
         if extra or "profile.json" not in listed:
             what = sorted(extra)[0] if extra else "profile.json"
@@ -1045,10 +1056,11 @@ class VoiceLibrary(AliasMixin):
                 )
         raw = (stage / "profile.json").read_bytes()
         try:
-            data = json.loads(raw.decode("utf-8"))
-            voice = _parse_profile(data, stage)
-        except (ValueError, InputError) as exc:
+            voice = _parse_profile(load_json(raw.decode("utf-8"), "profile.json"), stage)
+        except ValueError as exc:
             raise _bad_archive(f"profile.json 无效（{exc}）。", f"profile.json is invalid ({exc}).") from exc
+        except InputError as exc:
+            raise _bad_archive(f"profile.json 无效：{exc.zh}", f"profile.json is invalid: {exc.en}") from exc
         if not voice.consent.confirmed:
             raise _bad_archive(
                 "声音包没有记录声音主人的授权确认。", "the archive does not record the voice owner's consent."

@@ -68,6 +68,14 @@ def tiny_custom(checkpoints_root) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_asr(checkpoints_root) -> Path:
+    """A tiny random-weight Whisper in faster-whisper's layout (its transcripts are noise)."""
+    from studio.random_recogniser import build_random_recogniser
+
+    return build_random_recogniser(checkpoints_root / "asr")
+
+
+@pytest.fixture(scope="session")
 def tiny_design(checkpoints_root) -> Path:
     """A tiny VoiceDesign checkpoint."""
     return _build(checkpoints_root, "voice_design")

@@ -12,6 +12,7 @@ def fake_model(folder):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}", encoding="utf-8")
     (folder / "model.bin").write_bytes(b"\0" * 10)
+    (folder / "tokenizer.json").write_text("{}", encoding="utf-8")  # without it faster-whisper would fetch one
     return folder
 
 

@@ -646,12 +646,15 @@ def create_api(
     ``/api/health`` and the docs. ``models`` maps a kind (base, custom_voice,
     voice_design) to the model used when a request names none. ``allowed_hosts``
     (e.g. the loopback names) refuses other Host headers, which stops DNS
-    rebinding. CORS stays closed unless ``cors_origins`` lists origins.
+    rebinding. CORS stays closed unless ``cors_origins`` lists origins; changes (POST, PUT, PATCH, DELETE)
+    sent by a browser page of any other origin are refused (:mod:`studio.api.screen`).
     ``projects_root`` holds the dubbing projects (default: ``outputs/dubbing``).
     """
     from fastapi.middleware.cors import CORSMiddleware
 
     from . import dubbing, gpt_sovits, native, openai, voice_aliases
+    from .dubbing import redub as dubbing_redub
+    from .screen import Screen
     from .server import Guard
 
     ctx = ApiContext(
@@ -691,8 +694,10 @@ def create_api(
     app.include_router(native.text_router)
     app.include_router(voice_aliases.router)
     app.include_router(dubbing.router)
+    app.include_router(dubbing_redub.router)
     app.include_router(openai.router)
     app.include_router(gpt_sovits.router)
+    app.add_middleware(Screen, allowed_origins=cors_origins, lang=lang)  # inside the Guard: bodies are bounded
     app.add_middleware(
         Guard, api_key=api_key or None, max_body_bytes=max_body_bytes, allowed_hosts=allowed_hosts, lang=lang
     )

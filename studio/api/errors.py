@@ -121,6 +121,23 @@ def validation_error(exc: RequestValidationError) -> InputError:
     return InputError(zh=f"请求参数无效：{detail}", en=f"Invalid request: {detail}", param=first or "body")
 
 
+def _bad_character(exc: BaseException) -> bool:
+    """Whether ``exc`` is Python refusing a NUL in a path or a lone surrogate in text."""
+    if isinstance(exc, UnicodeEncodeError):
+        return "surrogate" in str(exc)
+    return (
+        isinstance(exc, ValueError) and "null" in str(exc).lower() and ("byte" in str(exc) or "character" in str(exc))
+    )
+
+
+def bad_character_error() -> InputError:
+    """The 400 for a request holding a NUL or an unpaired surrogate."""
+    return InputError(
+        zh="请求里含有不允许的字符（空字符或不成对的代理字符）。请删除它后重试。",
+        en="The request holds a character that is not allowed (a NUL or an unpaired surrogate). Remove it and retry.",
+    )
+
+
 def install_error_handlers(app: FastAPI, default_lang: str) -> None:
     """Route every error raised while serving ``app`` through :func:`error_response`."""
 
@@ -153,6 +170,8 @@ def install_error_handlers(app: FastAPI, default_lang: str) -> None:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
+        if _bad_character(exc):  # a NUL or lone surrogate the screen could not see (a form field): the client's fault
+            return error_response(bad_character_error(), request.url.path, lang_of(request))
         log.exception("unexpected error while serving %s", request.url.path)
         err = ApiError(
             500,

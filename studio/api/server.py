@@ -5,7 +5,8 @@ an API key. With a key, every route but ``/api/health`` and the docs needs
 ``Authorization: Bearer <key>`` (``X-API-Key: <key>`` and ``?api_key=<key>``
 work too, for GPT-SoVITS clients that cannot send headers). On loopback the
 Host header must be a loopback name, so a web page cannot reach the studio
-through DNS rebinding. Bodies over the limit are refused with 413.
+through DNS rebinding. Bodies over the limit are refused with 413. Inside the
+guard, :mod:`studio.api.screen` refuses cross-origin changes and malformed input.
 """
 
 from __future__ import annotations

@@ -155,6 +155,10 @@ def cmd_dub(args) -> int:
             zh, en = describe_marker(left)
             print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
     apply_arguments(project, args)
+    if args.video:
+        from .mux import check_within_video
+
+        check_within_video(project, args.video)  # before any generation: a slot past the video's end is a typo
     project.save()
     only = None
     if args.lines:

@@ -7,6 +7,7 @@ music and effects stay audible but never compete with the voice).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -28,6 +29,30 @@ def probe_streams(video: str | Path) -> tuple[bool, bool]:
     streams = re.findall(r"Stream #\S+.*?: (Video|Audio):", proc.stderr)
     video_streams = [s for s in re.findall(r"Stream #\S+.*?: Video: (\w+)", proc.stderr) if s not in ("png", "mjpeg")]
     return bool(video_streams), "Audio" in streams
+
+
+def video_seconds(video: str | Path) -> float | None:
+    """The length of ``video`` in seconds as ffmpeg reports it; None when it reports none."""
+    proc = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(video)], capture_output=True, text=True, timeout=60)
+    match = re.search(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", proc.stderr)
+    if not match:
+        return None
+    hours, minutes, secs = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(secs)
+
+
+def check_within_video(project, video: str | Path) -> None:
+    """Refuse (naming the line) any slot or target duration of ``project`` that ends after ``video`` does.
+
+    Half a second of slack covers containers whose reported length is rounded.
+    """
+    from .checks import check_line
+
+    seconds = video_seconds(video)
+    if seconds is None:
+        return
+    for i, line in enumerate(project.lines):
+        check_line(dataclasses.replace(line), i, max_seconds=seconds + 0.5)
 
 
 def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duck", duck_db: float = -14.0) -> Path:

@@ -14,7 +14,6 @@ message instead of being half-read.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import uuid
@@ -22,8 +21,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, NotFoundError, StorageError
-from ..text.pauses import MAX_PAUSE_S
+from ..errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full
+from ..limits import load_json
 
 PROJECT_FORMAT = "qwen-voice-studio/dub-project"
 PROJECT_VERSION = 1
@@ -181,11 +180,17 @@ class Project:
         if not file.is_file():
             raise NotFoundError(zh=f"找不到项目文件：{file}", en=f"Project file not found: {file}")
         try:
-            data = json.loads(file.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
             raise InputError(
                 zh=f"项目文件 {file.name} 无法读取：{exc}", en=f"The project file {file.name} cannot be read: {exc}"
             ) from exc
+        try:
+            data = load_json(text, file.name)
+        except InputError as exc:
+            raise InputError(
+                zh=f"项目文件无法读取：{exc.zh}", en=f"The project file cannot be read: {exc.en}", source=file.name
+            ) from None
         project = project_from_dict(data, file.name)
         project.folder = file.parent
         return project
@@ -199,14 +204,11 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
+        if disk_full(exc, path):
+            raise DiskFullError(path, exc.strerror or "") from exc
         raise StorageError(zh=f"无法写入 {path}：{exc}", en=f"Cannot write {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-
-
-#: A line id names a folder under takes/; a take file is takes/<id>/<name>.wav, relative, nothing else.
-_LINE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TAKE_FILE = re.compile(r"takes/[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,80}\.wav")
 
 
 def project_folder(value: str | Path, root: str | Path) -> Path:
@@ -261,9 +263,15 @@ def project_from_dict(data: object, source: str = "project.json") -> Project:
             en=f"{source} was saved by a newer studio (project format {version}; this one reads up to "
             f"{PROJECT_VERSION}). Update the studio to open it.",
         )
-    settings = _known(DubSettings, data.get("settings") or {}, source, ("设置", "settings"))
+    from .checks import check_line, check_line_count, check_settings
+
+    settings = check_settings(_known(DubSettings, data.get("settings") or {}, source, ("设置", "settings")), source)
+    raw_lines = data.get("lines") or []
+    if not isinstance(raw_lines, list):
+        raise InputError(zh=f"{source}：lines 必须是列表。", en=f"{source}: 'lines' must be a list.", source=source)
+    check_line_count(len(raw_lines), source)
     lines = []
-    for i, raw in enumerate(data.get("lines") or []):
+    for i, raw in enumerate(raw_lines):
         zh, en = line_label(i)
         item = _known(Line, raw, source, (zh, en))
         item["takes"] = [Take(**_known(Take, t, source, (zh, en))) for t in item.get("takes") or []]
@@ -288,75 +296,8 @@ def _known(cls: type, raw: object, source: str, where: tuple[str, str]) -> dict[
     return {k: v for k, v in raw.items() if k in names}
 
 
-def _number(value: object, what: tuple[str, str], where: tuple[str, str]) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number < 0:
-        raise InputError(
-            zh=f"{where[0]}：{what[0]} “{value}” 不是有效的非负数字。",
-            en=f"{where[1]}: {what[1]} '{value}' is not a valid non-negative number.",
-        )
-    return number
+def check_line(line: Line, index: int, max_seconds: float | None = None) -> Line:
+    """:func:`studio.dubbing.checks.check_line`, for callers that import it from here."""
+    from .checks import check_line as check
 
-
-def check_line(line: Line, index: int) -> Line:
-    """Normalise a line's fields in place and refuse impossible values, naming the line."""
-    where = line_label(index, line)
-    line.scene, line.speaker = str(line.scene or "").strip(), str(line.speaker or "").strip()
-    line.text, line.emotion = str(line.text or "").strip(), str(line.emotion or "").strip()
-    intensity = _number(line.intensity, ("强度", "intensity"), where)
-    line.intensity = 0.5 if intensity is None else intensity
-    if line.intensity > 1:
-        raise InputError(
-            zh=f"{where[0]}：强度必须在 0 到 1 之间（收到 {line.intensity}）。",
-            en=f"{where[1]}: intensity must be between 0 and 1 (got {line.intensity}).",
-        )
-    line.duration = _number(line.duration, ("目标时长", "target duration"), where)
-    line.start = _number(line.start, ("开始时间", "start time"), where)
-    line.end = _number(line.end, ("结束时间", "end time"), where)
-    if (line.start is None) != (line.end is None):
-        raise InputError(
-            zh=f"{where[0]}：开始和结束时间要么都填，要么都不填。",
-            en=f"{where[1]}: give both a start and an end time, or neither.",
-        )
-    if line.timed and line.end <= line.start:
-        raise InputError(
-            zh=f"{where[0]}：结束时间 {line.end:.3f} 秒不晚于开始时间 {line.start:.3f} 秒。",
-            en=f"{where[1]}: the end time {line.end:.3f} s is not after the start time {line.start:.3f} s.",
-        )
-    line.pause_after = _number(line.pause_after, ("句后停顿", "pause after"), where) or 0.0
-    if line.pause_after > MAX_PAUSE_S:
-        raise InputError(
-            zh=f"{where[0]}：句后停顿最长 {MAX_PAUSE_S:g} 秒（收到 {line.pause_after:g}）。",
-            en=f"{where[1]}: the pause after a line is at most {MAX_PAUSE_S:g} s (got {line.pause_after:g}).",
-        )
-    line.output = str(line.output or "").strip()
-    if len(line.output) > MAX_OUTPUT_CHARS:
-        raise InputError(
-            zh=f"{where[0]}：输出文件名太长（{len(line.output)} 个字符），最多 {MAX_OUTPUT_CHARS} 个。",
-            en=f"{where[1]}: the output file name is too long ({len(line.output)} characters); "
-            f"the limit is {MAX_OUTPUT_CHARS}.",
-        )
-    line.locked = bool(line.locked)
-    line.id = str(line.id or uuid.uuid4().hex[:8])
-    if not _LINE_ID.fullmatch(line.id):
-        raise InputError(
-            zh=f"{where[0]}：编号 “{line.id[:40]}” 无效（只能用字母、数字、- 和 _，最多 64 个字符）。",
-            en=f"{where[1]}: the id '{line.id[:40]}' is invalid (letters, digits, - and _ only, at most 64).",
-        )
-    if isinstance(line.chosen, bool) or not isinstance(line.chosen, int) or not -1 <= line.chosen < len(line.takes):
-        raise InputError(
-            zh=f"{where[0]}：选中的版本 {line.chosen!r} 无效。",
-            en=f"{where[1]}: the chosen take {line.chosen!r} is invalid.",
-        )
-    for take in line.takes:
-        if not isinstance(take.file, str) or not _TAKE_FILE.fullmatch(take.file):
-            raise InputError(
-                zh=f"{where[0]}：版本文件 “{str(take.file)[:60]}” 不在项目的 takes 文件夹里，已拒绝。",
-                en=f"{where[1]}: the take file '{str(take.file)[:60]}' is not in the project's takes folder; refused.",
-            )
-    return line
+    return check(line, index) if max_seconds is None else check(line, index, max_seconds)

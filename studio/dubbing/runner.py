@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..errors import Cancelled, InputError, StorageError, StudioError
+from ..errors import Cancelled, InputError, StudioError, writing
 from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
 from .lock import project_lock
 from .project import Line, Project, VoiceChoice, line_label
@@ -138,10 +138,9 @@ def _save_take(project: Project, line: Line, digest: str, result) -> None:
     name = f"{digest[:12]}-{len(line.takes) + 1}.wav"
     tmp = folder / f".{uuid.uuid4().hex[:6]}.part.wav"
     try:
-        sf.write(str(tmp), result.samples, result.sr, subtype="FLOAT")
-        os.replace(tmp, folder / name)
-    except OSError as exc:
-        raise StorageError(zh=f"无法保存音频：{exc}", en=f"Cannot save the audio: {exc}") from exc
+        with writing(folder):
+            sf.write(str(tmp), result.samples, result.sr, subtype="FLOAT")
+            os.replace(tmp, folder / name)
     finally:
         tmp.unlink(missing_ok=True)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -8,6 +8,16 @@ YAML/JSON: a list of line objects, or ``{name, voices, lines}``; a project
 file is accepted too. SRT/VTT: each cue becomes a line whose slot is the
 cue's time; BOM, CRLF, missing cue numbers, HTML/ASS tags and GBK files are
 handled, overlapping or reversed cues are refused naming the cue.
+
+Every import is bounded (:mod:`studio.limits`): at most
+:data:`~studio.limits.MAX_SCRIPT_CHARS` characters and
+:data:`~studio.limits.MAX_LINES` lines, YAML/JSON depth and alias expansion,
+and each line's fields as :func:`~studio.dubbing.checks.check_line` checks
+them (text as long as one can type, times within 24 hours).
+
+CSV/TSV cells that a spreadsheet would run as a formula (starting with ``=``,
+``+``, ``-``, ``@``, tab or carriage return) are written with a leading ``'``,
+which import removes again, so a script survives a round trip unchanged.
 """
 
 from __future__ import annotations
@@ -15,13 +25,28 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .project import Line, Project, check_line, is_project_data, line_label, project_from_dict
+from ..limits import MAX_LINES, MAX_SCRIPT_CHARS, load_json, load_yaml
+from .checks import check_line, check_line_count
+from .project import Line, Project, is_project_data, line_label, project_from_dict
+from .script_writer import FORMULA_START, export_script, format_timestamp, script_text
+
+__all__ = [
+    "FORMATS",
+    "SCRIPT_COLUMNS",
+    "apply_timings",
+    "decode_bytes",
+    "export_script",
+    "format_of",
+    "format_timestamp",
+    "import_script",
+    "parse_script",
+    "script_text",
+]
 
 FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
 SCRIPT_COLUMNS = (
@@ -50,10 +75,12 @@ _COLUMN_NAMES = {
 }
 _SPEAKER_TAG = re.compile(r"^\s*[\[【]([^\]】\n]{1,40})[\]】]\s*")
 _HEADING = re.compile(r"^\s*#\s*(.+?)\s*$")
-_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$")
+_TIME = re.compile(r"^(?:(\d{1,9}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$")
 _TAGS = re.compile(r"<[^>\n]*>|\{\\[^}\n]*\}")
 _VTT_VOICE = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]+)>")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+#: Largest script file read from disk: the character limit in the widest encoding the reader accepts.
+MAX_SCRIPT_BYTES = 4 * MAX_SCRIPT_CHARS
 
 
 def _error(zh: str, en: str, source: str) -> InputError:
@@ -98,6 +125,8 @@ def import_script(path: str | Path, fmt: str | None = None) -> Project:
     path = Path(path)
     if not path.is_file():
         raise InputError(zh=f"找不到脚本文件：{path.name}", en=f"Script file not found: {path.name}")
+    if path.stat().st_size > MAX_SCRIPT_BYTES:
+        raise _too_long(path.name)
     project = parse_script(decode_bytes(path.read_bytes()), fmt or format_of(path), path.name)
     if project.name == "dub":
         project.name = path.stem
@@ -106,6 +135,8 @@ def import_script(path: str | Path, fmt: str | None = None) -> Project:
 
 def parse_script(text: str, fmt: str, source: str = "script") -> Project:
     """Parse script ``text`` in ``fmt`` (see :data:`FORMATS`); errors name the file and the line or cue."""
+    if len(text) > MAX_SCRIPT_CHARS:
+        raise _too_long(source)
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     parser = {
         "txt": _parse_txt,
@@ -127,7 +158,16 @@ def parse_script(text: str, fmt: str, source: str = "script") -> Project:
     return project
 
 
+def _too_long(source: str) -> InputError:
+    return _error(
+        f"脚本太大，最多 {MAX_SCRIPT_CHARS} 个字符。请拆成几个文件。",
+        f"the script is too large; the limit is {MAX_SCRIPT_CHARS} characters. Split it into several files.",
+        source,
+    )
+
+
 def _checked(lines: list[Line], source: str) -> list[Line]:
+    check_line_count(len(lines), source)
     for i, line in enumerate(lines):
         try:
             check_line(line, i)
@@ -152,6 +192,7 @@ def _parse_txt(text: str, source: str) -> Project:
             if tag or current is None:
                 current = Line(scene=scene, speaker=tag.group(1).strip() if tag else "", text="")
                 lines.append(current)
+                check_line_count(len(lines), source)
                 raw = raw[tag.end() :] if tag else raw
             current.text = _join(current.text, raw.strip())
     return Project(lines=_checked(lines, source))
@@ -171,7 +212,14 @@ def _column_of(name: str) -> str | None:
 
 
 def _parse_table(text: str, source: str, delimiter: str) -> Project:
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)]
+    rows = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            if any(c.strip() for c in row):
+                rows.append([_unguarded(c) for c in row])
+                check_line_count(len(rows) - 1, source)
+    except csv.Error as exc:
+        raise _error(f"表格格式错误：{exc}", f"invalid table: {exc}", source) from None
     if not rows:
         return Project()
     header = [_column_of(c) for c in rows[0]]
@@ -187,6 +235,11 @@ def _parse_table(text: str, source: str, delimiter: str) -> Project:
                 values[key] = _seconds(values[key], source, len(lines))
         lines.append(Line(**{k: v for k, v in values.items() if v != ""}))
     return Project(lines=_checked(lines, source))
+
+
+def _unguarded(cell: str) -> str:
+    """A cell as written by the user: the ``'`` that :func:`_guarded` puts before a formula-like cell removed."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in (*FORMULA_START, "'") else cell
 
 
 def _seconds(value: str, source: str, index: int) -> float | str:
@@ -211,6 +264,7 @@ def _parse_mapping(data: Any, source: str) -> Project:
             "expected a list of lines, or an object with a 'lines' list.",
             source,
         )
+    check_line_count(len(data), source)
     lines = []
     for i, item in enumerate(data):
         if isinstance(item, str):
@@ -223,33 +277,34 @@ def _parse_mapping(data: Any, source: str) -> Project:
             if isinstance(values.get(key), str):
                 values[key] = _seconds(values[key], source, i)
         text_keys = ("scene", "speaker", "text", "output")
-        lines.append(Line(**{k: (str(v) if k in text_keys else v) for k, v in values.items()}))
+        lines.append(Line(**{k: (_scalar(v) if k in text_keys else v) for k, v in values.items()}))
     voices = meta.get("voices") or {}
-    if not isinstance(voices, dict):
+    if not isinstance(voices, dict) or not all(isinstance(v, str | int | float) for v in voices.values()):
         raise _error("voices 必须是“角色: 声音”的对象。", "'voices' must map speakers to voices.", source)
+    if len(voices) > MAX_LINES or any(len(str(k)) > 200 or len(str(v)) > 2000 for k, v in voices.items()):
+        raise _error(
+            "voices 太大（角色名最多 200 个字符，声音最多 2000 个字符）。",
+            "'voices' is too large (speaker labels at most 200 characters, voices at most 2000).",
+            source,
+        )
     return Project(
-        name=str(meta.get("name") or "dub"),
+        name=str(_scalar(meta.get("name")) if isinstance(meta.get("name"), str | int | float) else "dub")[:80] or "dub",
         lines=_checked(lines, source),
         voices={str(k): str(v) for k, v in voices.items()},
     )
 
 
+def _scalar(value: object) -> object:
+    """A text field's value as text; lists and objects are left for check_line to refuse by name."""
+    return str(value) if isinstance(value, str | int | float) else value
+
+
 def _parse_json(text: str, source: str) -> Project:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise _error(f"JSON 格式错误：{exc}", f"invalid JSON: {exc}", source) from exc
-    return _parse_mapping(data, source)
+    return _parse_mapping(load_json(text, source), source)
 
 
 def _parse_yaml(text: str, source: str) -> Project:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _error(f"YAML 格式错误：{exc}", f"invalid YAML: {exc}", source) from exc
-    return _parse_mapping(data, source)
+    return _parse_mapping(load_yaml(text, source), source)
 
 
 def _cue_time(value: str, source: str, cue: int, file_line: int) -> float:
@@ -334,97 +389,3 @@ def apply_timings(project: Project, timed: Project) -> None:
         )
     for line, cue in zip(project.lines, timed.lines, strict=True):
         line.start, line.end = cue.start, cue.end
-
-
-# -- writing ----------------------------------------------------------------------------------------
-
-
-def format_timestamp(seconds: float, separator: str = ",") -> str:
-    """``HH:MM:SS,mmm`` (SRT) or with ``separator='.'`` ``HH:MM:SS.mmm`` (WebVTT)."""
-    ms = max(0, round(seconds * 1000))
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    secs, ms = divmod(ms, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
-
-
-def _number_text(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def _line_record(line: Line) -> dict[str, Any]:
-    record: dict[str, Any] = {"scene": line.scene, "speaker": line.speaker, "text": line.text}
-    if line.emotion:
-        record["emotion"], record["intensity"] = line.emotion, line.intensity
-    for key in ("duration", "start", "end"):
-        if getattr(line, key) is not None:
-            record[key] = round(getattr(line, key), 3)
-    if line.output:
-        record["output"] = line.output
-    if line.pause_after:
-        record["pause_after"] = round(line.pause_after, 3)
-    return record
-
-
-def script_text(project: Project, fmt: str) -> str:
-    """``project``'s lines as a script in ``fmt`` (takes and settings are not part of a script)."""
-    if fmt == "txt":
-        return _txt(project)
-    if fmt in ("csv", "tsv"):
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        writer.writerow(SCRIPT_COLUMNS)
-        for line in project.lines:
-            record = _line_record(line)
-            writer.writerow([_number_text(v) if isinstance(v, float) else v for v in map(record.get, SCRIPT_COLUMNS)])
-        return out.getvalue()
-    data = {"name": project.name, "voices": project.voices, "lines": [_line_record(li) for li in project.lines]}
-    if fmt == "json":
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if fmt == "yaml":
-        import yaml
-
-        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    if fmt in ("srt", "vtt"):
-        return _subtitles(project, fmt)
-    raise InputError(
-        zh=f"不认识的脚本格式 “{fmt}”。可用：{', '.join(FORMATS)}。",
-        en=f"Unknown script format '{fmt}'. Use one of {', '.join(FORMATS)}.",
-    )
-
-
-def export_script(project: Project, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``project`` as a script file; the format follows the extension unless ``fmt`` is given."""
-    from .project import write_text_atomic
-
-    path = Path(path)
-    write_text_atomic(path, script_text(project, fmt or format_of(path)))
-    return path
-
-
-def _txt(project: Project) -> str:
-    paragraphs: list[list[str]] = []
-    scene = None
-    for line in project.lines:
-        if not paragraphs or line.scene != scene:
-            scene = line.scene
-            default = f"scene{len(paragraphs) + 1}"
-            paragraphs.append([] if scene == default else [f"# {scene}"])
-        paragraphs[-1].append(f"[{line.speaker}] {line.text}" if line.speaker else line.text)
-    return "\n\n".join("\n".join(p) for p in paragraphs) + "\n"
-
-
-def _subtitles(project: Project, fmt: str) -> str:
-    blocks = ["WEBVTT"] if fmt == "vtt" else []
-    separator = "." if fmt == "vtt" else ","
-    for i, line in enumerate(project.lines):
-        if not line.timed:
-            zh, en = line_label(i, line)
-            raise InputError(
-                zh=f"{zh}没有开始和结束时间，无法导出为字幕。",
-                en=f"{en} has no start and end time, so it cannot be exported as subtitles.",
-            )
-        timing = f"{format_timestamp(line.start, separator)} --> {format_timestamp(line.end, separator)}"
-        text = f"[{line.speaker}] {line.text}" if line.speaker else line.text
-        blocks.append(f"{i + 1}\n{timing}\n{text}" if fmt == "srt" else f"{timing}\n{text}")
-    return "\n\n".join(blocks) + "\n"

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from studio.errors import TextError
+from studio.limits import bad_char
 from studio.text.dictionary import AppliedRule, PronunciationDictionary
 from studio.text.homophones import substitute_pinned
 from studio.text.normalize import normalize_edits
@@ -173,6 +174,12 @@ def _check_size(text: str) -> None:
         )
     if not text.strip():
         raise TextError(zh="文本是空的，请输入要朗读的内容。", en="The text is empty; type what should be spoken.")
+    found = bad_char(text.replace("\x00", ""))  # NUL is a control character: removed later, with a warning
+    if found is not None:
+        raise TextError(
+            zh=f"文本含有无法朗读的字符 {found}（不成对的代理字符）。请删除它后重试。",
+            en=f"The text holds a character that cannot be spoken, {found} (an unpaired surrogate). Remove it.",
+        )
 
 
 def _check_speakable(clean: str, original: str) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 import gradio as gr
 
 from .. import space
+from ..dubbing.checks import check_line
 from ..dubbing.jobs import FINAL, registry
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
-from ..dubbing.project import Line, Project, check_line, project_folder
+from ..dubbing.project import Line, Project, project_folder
 from ..errors import ConflictError, InputError, StudioError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, show_last_error, user_errors

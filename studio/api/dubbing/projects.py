@@ -7,7 +7,7 @@ the API made and the other way round; the files a job writes go into
 
 What the Dubbing tab does to a project one line at a time is here too: edit a
 line (text, speaker, emotion, timing; validated by
-:func:`studio.dubbing.project.check_line`), lock it, choose one of its takes
+:func:`studio.dubbing.checks.check_line`), lock it, choose one of its takes
 (:func:`studio.dubbing.runner.choose_take`); change the speaker-to-voice
 mapping and settings; delete a project; mux the track into an uploaded video
 (:func:`studio.dubbing.mux.mux`). Each of these holds the project
@@ -394,7 +394,8 @@ def edit_line(
     nothing; returns (project, line index). Values are checked as the Dubbing tab checks its table."""
     import dataclasses
 
-    from ...dubbing.project import check_line, line_label
+    from ...dubbing.checks import check_line
+    from ...dubbing.project import line_label
     from ...dubbing.runner import choose_take, set_locked
     from ...dubbing.timeline import check_slots, mode_of
 

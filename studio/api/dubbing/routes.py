@@ -9,7 +9,6 @@ line, listen to a take, mux a video, download outputs) are in
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -308,8 +307,10 @@ async def upload(
             voices[label.strip()] = spec
         parsed = None
         if settings:
+            from ...limits import load_json
+
             try:
-                parsed = DubSettingsBody.model_validate(json.loads(settings))
+                parsed = DubSettingsBody.model_validate(load_json(settings, "settings"))
             except ValueError as exc:
                 raise InputError(
                     zh=f"settings 不是有效的设置 JSON：{exc}",

@@ -1,0 +1,270 @@
+"""Re-dub a video: its speech becomes a dubbing project whose lines carry the original times and text.
+
+Stages, each cached in the project folder so a cancelled or crashed run resumes:
+
+1. check the video (readable, has sound, not longer than :data:`MAX_SECONDS`) and
+   extract its sound as 16 kHz mono (``redub/audio.wav``);
+2. transcribe it with sentence and word times (``redub/transcript.json``; while it
+   runs, ``redub/transcript.partial.json`` keeps the sentences done so far and a
+   resumed run starts after the last one);
+3. write ``project.json``: one line per sentence with its start, end and text, in
+   the format the Dubbing tab and ``python -m studio dub`` open. A project that
+   already exists is never overwritten, so the creator's edits survive a rerun.
+
+Every refusal (no sound, damaged file, too long, unsupported language, nothing
+heard) happens before anything is written, or removes what this run wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import recogniser
+from .dubbing.project import PROJECT_FILE, DubSettings, Line, Project, parse_voice, write_text_atomic
+from .errors import InputError, NotFoundError, StorageError
+from .progress import CancelToken, ProgressFn, no_progress
+from .recogniser import Segment, Transcript
+
+MAX_SECONDS = 2 * 3600  #: longest video accepted (its 16 kHz sound is ~460 MB in memory)
+WORK_DIR = "redub"
+_CODE_TO_LANGUAGE = {
+    "zh": "Chinese",
+    "yue": "Chinese",
+    "en": "English",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "de": "German",
+    "fr": "French",
+    "ru": "Russian",
+    "pt": "Portuguese",
+    "es": "Spanish",
+    "it": "Italian",
+}
+_SAVE_EVERY = 5  #: sentences between saves of the partial transcript
+
+
+@dataclass
+class RedubResult:
+    """What :func:`create_project` made."""
+
+    project: Project
+    transcript: Transcript
+    created: bool  #: False when an existing project was kept as it was
+    resumed: bool  #: the transcript (or part of it) came from an earlier run
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def probe(video: Path) -> tuple[bool, float | None]:
+    """(has sound, duration in seconds or None) of ``video``, from ffmpeg's reading of its header."""
+    proc = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(video)], capture_output=True, text=True, timeout=60)
+    has_audio = re.search(r"Stream #\S+.*?: Audio:", proc.stderr) is not None
+    found = re.search(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", proc.stderr)
+    seconds = int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3]) if found else None
+    return has_audio, seconds
+
+
+def check_video(video: str | Path) -> float:
+    """The video's duration; one clear error when it is missing, unreadable, silent or too long."""
+    video = Path(video)
+    if not video.is_file():
+        raise NotFoundError(zh=f"找不到视频文件：{video.name}", en=f"Video file not found: {video.name}")
+    has_audio, seconds = probe(video)
+    if seconds is None:
+        raise InputError(
+            zh=f"{video.name} 无法读取：文件损坏或不是视频/音频文件。",
+            en=f"{video.name} cannot be read: the file is damaged or is not a video or audio file.",
+        )
+    if not has_audio:
+        raise InputError(
+            zh=f"{video.name} 里没有声音（没有音轨），无法识别台词。",
+            en=f"{video.name} has no sound (no audio stream), so there is nothing to transcribe.",
+        )
+    if seconds > MAX_SECONDS:
+        raise InputError(
+            zh=f"{video.name} 长 {seconds / 3600:.1f} 小时，超过 {MAX_SECONDS // 3600} 小时的上限。请先把它剪成较短的几段再分别配音。",
+            en=f"{video.name} is {seconds / 3600:.1f} hours long, over the {MAX_SECONDS // 3600}-hour limit. "
+            "Cut it into shorter parts and re-dub each.",
+        )
+    return seconds
+
+
+def extract_audio(video: Path, dest: Path) -> Path:
+    """Write ``video``'s first sound stream to ``dest`` as 16 kHz mono WAV (atomically)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.part.wav")
+    command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-map", "0:a:0", "-vn"]
+    command += ["-ac", "1", "-ar", str(recogniser.SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size <= 44:
+            raise InputError(
+                zh=f"无法从 {video.name} 提取声音：文件可能已损坏。",
+                en=f"Could not extract the sound of {video.name}: the file may be damaged.",
+                cause=proc.stderr.strip()[-300:],
+            )
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _source_key(video: Path, language: str | None, model: Path, vad: bool) -> dict:
+    stat = video.stat()
+    return {
+        "video": video.name,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "language": language,
+        "model": str(model),
+        "vad": vad,
+    }
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _shift(segment: Segment, offset: float) -> Segment:
+    words = tuple(recogniser.Word(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words)
+    return Segment(round(segment.start + offset, 3), round(segment.end + offset, 3), segment.text, words)
+
+
+def transcribe_cached(
+    work: Path,
+    audio_path: Path,
+    key: dict,
+    model: Path,
+    language: str | None,
+    vad: bool,
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+) -> tuple[Transcript, bool]:
+    """The transcript of ``audio_path``: cached, resumed from a partial one, or made now; (transcript, resumed)."""
+    import soundfile as sf
+
+    final, partial = work / "transcript.json", work / "transcript.partial.json"
+    cached = _read_json(final)
+    if cached is not None and cached.get("source") == key:
+        return Transcript.from_dict(cached["transcript"]), True
+    audio, rate = sf.read(audio_path, dtype="float32")
+    if rate != recogniser.SAMPLE_RATE or audio.ndim != 1:
+        raise StorageError(
+            zh="缓存的声音文件格式不对，请删除 redub 文件夹后重试。",
+            en="The cached sound is malformed; delete the redub folder and retry.",
+        )
+    duration = len(audio) / rate
+    done: list[Segment] = []
+    earlier = _read_json(partial)
+    if earlier is not None and earlier.get("source") == key:
+        done = list(Transcript.from_dict(earlier["transcript"]).segments)
+    offset = done[-1].end if done else 0.0
+    detected = (earlier or {}).get("transcript", {}).get("language") if done else None
+
+    def save_partial() -> None:
+        data = {"source": key, "transcript": Transcript(detected or "", duration, tuple(done)).to_dict()}
+        write_text_atomic(partial, json.dumps(data, ensure_ascii=False))
+
+    def keep(segment: Segment) -> None:
+        done.append(_shift(segment, offset))
+        if len(done) % _SAVE_EVERY == 0:
+            save_partial()
+
+    resumed = bool(done)
+    rest = audio[int(offset * rate) :]
+    if len(rest) >= rate // 2:  # under half a second left: nothing more to hear
+
+        def report(fraction: float | None, message: str) -> None:
+            if fraction is not None and duration:
+                fraction = (offset + fraction * (duration - offset)) / duration
+            progress(fraction, message)
+
+        try:
+            tail = recogniser.get(model).transcribe(
+                rest, detected or language, progress=report, cancel=cancel, vad=vad, on_segment=keep
+            )
+        except BaseException:  # cancelled, Ctrl-C or failed: keep what was heard for the next run
+            if done:
+                save_partial()
+            raise
+        detected = detected or tail.language
+    result = Transcript(detected or language or "", duration, tuple(done))
+    write_text_atomic(final, json.dumps({"source": key, "transcript": result.to_dict()}, ensure_ascii=False))
+    partial.unlink(missing_ok=True)
+    return result, resumed
+
+
+def project_from_transcript(transcript: Transcript, name: str, voice: str | None) -> Project:
+    """A dubbing project with one timed line per recognised sentence (speaker left for the creator)."""
+    lines = [
+        Line(id=f"l{i + 1:03d}", text=segment.text, start=segment.start, end=segment.end)
+        for i, segment in enumerate(s for s in transcript.segments if s.text.strip() and s.end > s.start)
+    ]
+    settings = DubSettings(language=_CODE_TO_LANGUAGE.get(transcript.language, "Auto"))
+    if voice:
+        parse_voice(voice)
+        settings.default_voice = voice
+    return Project(name=name, lines=lines, settings=settings)
+
+
+def create_project(
+    video: str | Path,
+    folder: str | Path,
+    language: str | None = None,
+    voice: str | None = None,
+    model: str | None = None,
+    vad: bool = True,
+    endpoint: str | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> RedubResult:
+    """Turn ``video`` into a dubbing project in ``folder`` (see the module docstring); resumes earlier runs."""
+    video, folder = Path(video), Path(folder)
+    code = recogniser.language_code(language)
+    if voice:
+        parse_voice(voice)
+    check_video(video)
+    model_dir = recogniser.resolve(model, endpoint=endpoint, progress=progress, cancel=cancel)
+    created = folder  # the outermost folder this run creates: removed again when the run is refused
+    while not created.parent.exists():
+        created = created.parent
+    existed = folder.exists()
+    work = folder / WORK_DIR
+    key = _source_key(video, code, model_dir, vad)
+    try:
+        audio_path = work / "audio.wav"
+        if _read_json(work / "source.json") != key or not audio_path.is_file():
+            progress(0.0, f"extracting the sound of {video.name}")
+            extract_audio(video, audio_path)
+            write_text_atomic(work / "source.json", json.dumps(key))
+        transcript, resumed = transcribe_cached(work, audio_path, key, model_dir, code, vad, progress, cancel)
+    except InputError:
+        if not existed:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    if (folder / PROJECT_FILE).is_file():
+        return RedubResult(Project.load(folder), transcript, created=False, resumed=True)
+    project = project_from_transcript(transcript, video.stem, voice)
+    if not project.lines:
+        if not existed:
+            shutil.rmtree(created, ignore_errors=True)
+        raise InputError(
+            zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
+            en=f"No speech was heard in {video.name}, so there are no lines to dub.",
+        )
+    project.save(folder)
+    progress(1.0, f"{len(project.lines)} lines")
+    return RedubResult(project, transcript, created=True, resumed=resumed)

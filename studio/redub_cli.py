@@ -1,0 +1,89 @@
+"""``python -m studio redub VIDEO --out DIR``: a video's speech becomes a timed dubbing project.
+
+The project lands in ``DIR/project`` (the Dubbing tab and ``python -m studio dub``
+open it); rerunning the command resumes an interrupted transcription and never
+overwrites the lines once they exist. With ``--generate`` the project is then
+dubbed like ``python -m studio dub DIR/project --out DIR --video VIDEO``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .progress import TqdmProgress
+
+
+def add_redub_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``redub`` subcommand to ``subparsers`` (of ``studio.cli.build_parser``)."""
+    p = subparsers.add_parser(
+        "redub", help="re-dub a video: transcribe it into a timed dubbing project (then optionally generate it)"
+    )
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("--out", required=True, help="output folder (the project is kept in OUT/project)")
+    p.add_argument("--voice", help="voice for every line: a saved voice or preset speaker name, or design:DESCRIPTION")
+    p.add_argument("--language", help="language spoken in the video: zh, en, Chinese, 中文, ... (default: detect)")
+    p.add_argument(
+        "--asr-model", help="speech recogniser: a registry id (whisper-small, ...) or a faster-whisper model folder"
+    )
+    p.add_argument("--endpoint", help="hub mirror for downloading the recogniser, e.g. https://hf-mirror.com")
+    p.add_argument(
+        "--no-vad", action="store_true", help="transcribe everything, not only the parts voice detection keeps"
+    )
+    p.add_argument("--generate", action="store_true", help="also dub the project and mux it into a copy of the video")
+    p.add_argument("--model", help="with --generate: model for cloned voices (registry id or checkpoint folder)")
+    p.add_argument("--custom-model", help="with --generate: model for preset speakers")
+    p.add_argument("--design-model", help="with --generate: model for designed voices")
+    p.add_argument("--max-new-tokens", type=int, help="with --generate: cap on model steps for each segment")
+    p.add_argument("--mix", choices=["duck", "keep", "replace"], default="duck", help="with --generate: original audio")
+    p.set_defaults(func=cmd_redub)
+    return p
+
+
+def cmd_redub(args) -> int:
+    """Run the ``redub`` subcommand."""
+    from .redub import create_project
+    from .settings import Settings
+
+    out = Path(args.out)
+    progress = TqdmProgress("redub")
+    try:
+        result = create_project(
+            args.video,
+            out / "project",
+            language=args.language,
+            voice=args.voice,
+            model=args.asr_model,
+            vad=not args.no_vad,
+            endpoint=args.endpoint or Settings.load().endpoint or None,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    project = result.project
+    state = "created" if result.created else "kept (already there; edit it or delete it to start over)"
+    print(f"project: {project.folder} ({state})")
+    print(
+        f"heard {len(result.transcript.segments)} sentences in {result.transcript.duration:.1f} s "
+        f"(language {result.transcript.language or '?'}); {len(project.lines)} lines"
+    )
+    for i, line in enumerate(project.lines[:20]):
+        print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.text[:60]}")
+    if len(project.lines) > 20:
+        print(f"... {len(project.lines) - 20} more")
+    if not args.generate:
+        print(f"next: edit the lines, then: python -m studio dub {project.folder} --out {out} --video {args.video}")
+        return 0
+    from .cli import build_parser
+
+    dub = ["dub", str(project.folder), "--out", str(out), "--video", str(args.video), "--mix", args.mix]
+    for flag, value in (
+        ("--model", args.model),
+        ("--custom-model", args.custom_model),
+        ("--design-model", args.design_model),
+        ("--max-new-tokens", args.max_new_tokens),
+    ):
+        if value is not None:
+            dub += [flag, str(value)]
+    dub_args = build_parser().parse_args(dub)
+    return dub_args.func(dub_args)

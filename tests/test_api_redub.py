@@ -1,0 +1,64 @@
+"""``/api/dubbing/redub``: an uploaded video becomes a dubbing project in a background job (tiny random Whisper)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from studio.api import serve_in_thread
+from studio.engine import Engine
+from studio.models import ModelManager
+from studio.settings import Settings
+from tests.conftest import free_port
+from tests.dubbing_http import poll
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory, tiny_asr):
+    import os
+
+    previous = os.environ.get("STUDIO_ASR_MODEL")
+    os.environ["STUDIO_ASR_MODEL"] = str(tiny_asr)  # the server's recogniser, chosen by whoever runs it
+    srv = serve_in_thread(
+        Engine(ModelManager(Settings(dtype="float32"))),
+        port=free_port(),
+        projects_root=tmp_path_factory.mktemp("redub-projects"),
+    )
+    yield srv.url
+    srv.stop()
+    if previous is None:
+        os.environ.pop("STUDIO_ASR_MODEL", None)
+    else:
+        os.environ["STUDIO_ASR_MODEL"] = previous
+
+
+def upload(url, video, **form):
+    with open(video, "rb") as fh:
+        return httpx.post(f"{url}/api/dubbing/redub", files={"file": ("clip.mp4", fh)}, data=form, timeout=60)
+
+
+def test_an_uploaded_video_becomes_a_project_with_timed_lines(url, video):
+    r = upload(url, video, name="from-video", language="zh", vad="false")
+    assert r.status_code == 202, r.text
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "done" and status["lines"] > 0, status
+    project = httpx.get(url + status["project_url"], timeout=30).json()
+    lines = project["script_lines"]
+    assert project["lines"] == len(lines) == status["lines"] and project["mode"] == "timed"
+    assert all(0.0 <= line["start"] < line["end"] <= 2.1 and line["text"] for line in lines)
+    again = upload(url, video, name="from-video")
+    assert again.status_code == 409
+
+
+def test_bad_requests_are_refused_before_any_work(url, video, tmp_path):
+    assert upload(url, video, name="x", language="Klingon").status_code == 400
+    assert upload(url, video, name="x", asr_model="/etc").status_code == 400
+    assert upload(url, video, name="../escape").status_code == 400
+    corrupt = tmp_path / "bad.mp4"
+    corrupt.write_bytes(b"not a video" * 50)
+    r = upload(url, corrupt, name="broken")
+    assert r.status_code == 202
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "failed" and "cannot be read" in status["error"]["message"]
+    assert httpx.get(f"{url}/api/dubbing/projects/broken", timeout=30).status_code == 404
+    assert httpx.get(f"{url}/api/dubbing/redub/nope", timeout=30).status_code == 404

@@ -118,7 +118,7 @@ def test_openai_pcm_stream(url, hold):
 def test_openai_sse_sends_chunks_of_the_asked_size(url, hold):
     text = "Hello there, my friend."
     body = {"model": "tts-1", "input": text, "voice": "Vivian", "response_format": "pcm", "stream_format": "sse"}
-    body["stream_chunk_frames"] = 5
+    body |= {"stream_chunk_frames": 5, "seed": 4}  # a fixed seed: the random model's length (and chunk count) varies
     data, headers = stream("POST", f"{url}/v1/audio/speech", hold["reached"], json=body)
     assert_streamed_early(hold)
     assert headers["content-type"].startswith("text/event-stream")
@@ -127,7 +127,8 @@ def test_openai_sse_sends_chunks_of_the_asked_size(url, hold):
     deltas = [base64.b64decode(e["audio"]) for e in events[:-1]]
     assert all(e["type"] == "speech.audio.delta" for e in events[:-1])
     sizes = [len(d) // 2 // FRAME for d in deltas]
-    assert sizes[0] == 4 and set(sizes[1:-1]) == {5} and 1 <= sizes[-1] <= 5  # first chunk min(4, 5)
+    assert len(sizes) >= 3, sizes  # a first chunk, at least one full one, and the rest
+    assert sizes[0] == 4 and all(size == 5 for size in sizes[1:-1]) and 1 <= sizes[-1] <= 5  # first chunk min(4, 5)
     assert_length(sum(len(d) for d in deltas) // 2, [text], slack=0)
 
 

@@ -303,7 +303,7 @@ def test_cancel_before_and_during_a_request(remote):
     sent = []
 
     def cancel_once_sent(fraction, message):
-        if "remote " in message:
+        if "remote " in getattr(message, "model", str(message)):
             sent.append(message)
             token.cancel()  # the request is on its way: stop it
 

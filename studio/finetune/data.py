@@ -316,7 +316,7 @@ def extract_codes(tokenizer, clips: list[Clip], cache_path, progress=None) -> li
 
     torch = torch()
     cache_path = Path(cache_path)
-    cache = torch.load(cache_path, map_location="cpu") if cache_path.is_file() else {}
+    cache = torch.load(cache_path, map_location="cpu", weights_only=True) if cache_path.is_file() else {}
     out = []
     for i, clip in enumerate(clips):
         key = clip.key()

@@ -247,7 +247,7 @@ def run_finetune(
     if chosen == history[-1].epoch:
         state = trainable_state(trainer.model)
     else:
-        state = torch.load(trainer.epoch_path(chosen), map_location="cpu", weights_only=False)["trainable"]
+        state = torch.load(trainer.epoch_path(chosen), map_location="cpu", weights_only=True)["trainable"]
     speaker = speaker.cpu()
     del trainer, tts, on_epoch
     gc.collect()

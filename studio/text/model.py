@@ -148,6 +148,28 @@ def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray) -
     return out
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays only: g2pM ships its weights and tables as pickles."""
+
+    _ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("collections", "OrderedDict"),
+            ("collections", "defaultdict"),
+        }
+    )
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"g2pM data may hold only arrays and containers, not {module}.{name}")
+        return super().find_class(module, name)
+
+
 _lock = threading.Lock()
 _model: PolyphoneModel | None = None
 
@@ -163,7 +185,7 @@ def get_model() -> PolyphoneModel:
 
                 def load(name: str):
                     with files.joinpath(name).open("rb") as fh:
-                        return pickle.load(fh)  # the package's own files, installed with it
+                        return _ArraysOnly(fh).load()  # the package's own files, arrays and tables only
 
                 model = PolyphoneModel(
                     load("np_ckpt.pkl"), load("char2idx.pkl"), load("class2idx.pkl"), load("digest_cedict.pkl")

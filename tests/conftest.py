@@ -81,6 +81,20 @@ def tiny_design(checkpoints_root) -> Path:
     return _build(checkpoints_root, "voice_design")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine their synchronisation dominates.
+
+    Modules that time or compare tiny-model runs use it: ``pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def voiced_clip(seconds: float = 3.0, sr: int = 24_000, seed: int = 0) -> np.ndarray:
     """A voiced, speech-shaped test clip (harmonics with a syllable envelope and a little noise)."""
     rng = np.random.default_rng(seed)

@@ -27,7 +27,7 @@ from studio.progress import CancelToken
 from studio.synthesis import Sampling, run_generation
 from tests.conftest import voiced_clip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 REF = (voiced_clip(2.0), 24_000)
 REF_TEXT = "这是参考音频。"
@@ -37,15 +37,6 @@ STEPS = 16
 def load(path, dtype=torch.float32, attention: str | None = None):
     kwargs = {"attn_implementation": attention} if attention else {}
     return qwen_tts().Qwen3TTSModel.from_pretrained(str(path), device_map="cpu", dtype=dtype, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine their synchronisation dominates."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

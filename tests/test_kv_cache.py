@@ -11,17 +11,9 @@ from studio.accel.kv_cache import PreallocatedCache, preallocated_talker_cache
 from studio.backend import qwen_tts
 from tests.conftest import voiced_clip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 STEPS = 20
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

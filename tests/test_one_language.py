@@ -15,6 +15,7 @@ import gradio as gr
 import pytest
 
 from studio.cli_messages import MESSAGES
+from studio.registry import LANGUAGES
 from studio.ui.app import build_app
 from tests.conftest import ROOT
 
@@ -110,17 +111,7 @@ ALLOWED = {
         "happy",
         "sad",
         "angry",
-        "Auto",
-        "Chinese",
-        "English",
-        "Japanese",
-        "Korean",
-        "German",
-        "French",
-        "Russian",
-        "Portuguese",
-        "Spanish",
-        "Italian",
+        *LANGUAGES,
         "SSML",
         "break",
         "time",

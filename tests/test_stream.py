@@ -19,21 +19,13 @@ from studio.progress import CancelToken
 from studio.synthesis import Sampling, run_generation
 from tests.conftest import voiced_clip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 STEPS = 30
 
 
 def load(path):
     return qwen_tts().Qwen3TTSModel.from_pretrained(str(path), device_map="cpu", dtype=torch.float32)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

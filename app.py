@@ -26,6 +26,7 @@ def _prog() -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the UI launcher."""
+    from studio import config
     from studio.cli import COMMANDS
 
     parser = argparse.ArgumentParser(
@@ -35,13 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("STUDIO_HOST"),
+        default=config.host(),
         help="interface to listen on (default 127.0.0.1: this computer only; 0.0.0.0 on a Space)",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ["STUDIO_PORT"]) if os.environ.get("STUDIO_PORT") else None,
+        default=config.port(),
         help="port (default 7860; the next free one if taken)",
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")

@@ -10,10 +10,10 @@ on the Models tab (``python -m studio download whisper-small``), or a
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import config
 from .errors import NotFoundError
 
 
@@ -42,7 +42,7 @@ def _is_model(folder: Path) -> bool:
 
 def find_local_model(cache: Path | None = None) -> Path | None:
     """A model on disk: ``STUDIO_ASR_MODEL``, a downloaded registry one, else the largest cached snapshot."""
-    named = os.environ.get("STUDIO_ASR_MODEL", "").strip()
+    named = config.asr_model()
     if named:
         return Path(named) if _is_model(Path(named)) else None
     from .recogniser import find_local

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import atomic
 from .errors import AudioError, writing
 
 MODEL_SR = 24_000
@@ -241,11 +242,6 @@ def write_audio(path: str | Path, samples: np.ndarray, sr: int) -> Path:
     """Write ``samples`` to ``path`` atomically; the format follows the suffix."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        with writing(path.parent):
-            sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format=(path.suffix.lstrip(".") or "wav").upper())
-            tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writing(path.parent), atomic.replacing(path) as tmp:
+        sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format=(path.suffix.lstrip(".") or "wav").upper())
     return path

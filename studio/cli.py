@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from . import config
 from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
 from .cli_messages import say
 from .errors import InputError, StudioError
@@ -18,24 +19,27 @@ from .progress import TqdmProgress
 
 
 def user_language() -> str:
-    """'zh' or 'en' from STUDIO_LANG, then the locale variables."""
-    for var in ("STUDIO_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    """'zh' or 'en' by the studio's one rule (:func:`studio.config.language`)."""
+    return config.language()
+
+
+def load_settings(args):
+    """The user's settings with this run's choices applied (``--remote``/``--local``; ``--device``/``--dtype``)."""
+    from .settings import Settings
+
+    settings = Settings.load()
+    settings.remote_choice = getattr(args, "remote_choice", None)
+    settings.device = getattr(args, "device", None) or settings.device
+    settings.dtype = getattr(args, "dtype", None) or settings.dtype
+    return settings
 
 
 def engine_for(args):
     """An engine with the user's settings, ``--device`` and ``--dtype`` applied (every generating command)."""
     from .engine import Engine
     from .models import ModelManager
-    from .settings import Settings
 
-    settings = Settings.load()
-    settings.device = args.device or settings.device
-    settings.dtype = args.dtype or settings.dtype
-    return Engine(ModelManager(settings))
+    return Engine(ModelManager(load_settings(args)))
 
 
 def _write_result(result, args, voice: str = "") -> None:
@@ -361,7 +365,7 @@ def cmd_download(args) -> None:
     print(path)
 
 
-def doctor_report() -> list[tuple[str, str, bool]]:
+def doctor_report(args=None) -> list[tuple[str, str, bool]]:
     """(check, finding, ok) rows describing this install."""
     rows: list[tuple[str, str, bool]] = [("python", platform.python_version(), sys.version_info >= (3, 10))]
     try:
@@ -373,10 +377,9 @@ def doctor_report() -> list[tuple[str, str, bool]]:
         return rows
     from .device import choose_placement, probe
     from .models import ModelManager
-    from .settings import Settings
 
     caps = probe()
-    settings = Settings.load()
+    settings = load_settings(args)
     try:
         placement = choose_placement(caps, settings.device, settings.dtype)
         rows.append(("device", f"{placement.device} ({placement.dtype}, attention {placement.attention})", True))
@@ -400,8 +403,8 @@ def doctor_report() -> list[tuple[str, str, bool]]:
         rows.append(("qwen-tts", f"cannot import: {type(exc).__name__}: {exc}", False))
     present = [r.id for r in ModelManager(settings, caps).statuses() if r.downloaded]
     rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
-    if os.environ.get("STUDIO_MODEL"):
-        rows.append(("STUDIO_MODEL", os.environ["STUDIO_MODEL"], True))
+    if config.model():
+        rows.append(("STUDIO_MODEL", config.model(), True))
     from .remote import remote_config
 
     remote_url, _ = remote_config(settings)
@@ -410,7 +413,7 @@ def doctor_report() -> list[tuple[str, str, bool]]:
 
 
 def cmd_doctor(args) -> int:
-    rows = doctor_report()
+    rows = doctor_report(args)
     for name, finding, ok in rows:
         print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
     return 0 if all(ok for _, _, ok in rows) else 1
@@ -419,9 +422,8 @@ def cmd_doctor(args) -> int:
 def cmd_remote(args) -> int:
     """``remote show | set URL [--key KEY] | clear | test``: the remote engine in the settings."""
     from .remote import KEY_ENV, URL_ENV, RemoteModel, mask_key, normalize_url, remote_config
-    from .settings import Settings
 
-    settings = Settings.load()
+    settings = load_settings(args)
     action = args.remote_command
     if action == "set":
         settings.remote_url = normalize_url(args.url)
@@ -446,7 +448,8 @@ def cmd_remote(args) -> int:
     print(f"remote engine: {url or 'none (generation runs on this computer)'}")
     if url:
         print(f"api key: {mask_key(key) or 'none'}")
-    overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ]
+    chosen = settings.remote_choice.chosen if settings.remote_choice else ()
+    overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ or name in chosen]
     if overridden:
         print(f"note: {', '.join(overridden)} (environment or --remote/--local) override the settings", file=sys.stderr)
     return 0
@@ -642,28 +645,22 @@ def build_parser(prog: str = "python -m studio") -> argparse.ArgumentParser:
     return parser
 
 
-def _engine_override(args) -> dict[str, str]:
-    """The environment ``--remote URL`` / ``--remote-key`` / ``--local`` set for this invocation."""
-    from .remote import KEY_ENV, URL_ENV, normalize_url
+def _remote_choice(args) -> config.RemoteChoice | None:
+    """The remote engine ``--remote URL`` / ``--remote-key`` / ``--local`` choose for this invocation."""
+    from .remote import normalize_url
 
     if args.local:
-        return {URL_ENV: ""}
+        return config.RemoteChoice(url="")
     if args.remote is None:
-        return {KEY_ENV: args.remote_key} if args.remote_key is not None else {}
-    override = {URL_ENV: normalize_url(args.remote)}
-    if args.remote_key is not None:
-        override[KEY_ENV] = args.remote_key
-    return override
+        return config.RemoteChoice(key=args.remote_key) if args.remote_key is not None else None
+    return config.RemoteChoice(url=normalize_url(args.remote), key=args.remote_key)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m studio") -> int:
     """Run the command line; return the exit code (2 for a user error). ``prog`` names it in help and errors."""
     args = build_parser(prog).parse_args(argv)
-    saved = {}
     try:
-        override = _engine_override(args)
-        saved = {name: os.environ.get(name) for name in override}
-        os.environ.update(override)
+        args.remote_choice = _remote_choice(args)  # handed to the engine through load_settings, not the environment
         return args.func(args) or 0
     except StudioError as exc:
         say("error", user_language(), err=True, message=exc.message(user_language()))
@@ -671,9 +668,3 @@ def main(argv: list[str] | None = None, prog: str = "python -m studio") -> int:
     except KeyboardInterrupt:
         say("cancelled", user_language(), err=True)
         return 130
-    finally:
-        for name, value in saved.items():  # a caller in the same process keeps its environment
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

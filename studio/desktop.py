@@ -20,6 +20,7 @@ import time
 import webbrowser
 from pathlib import Path
 
+from . import atomic, config
 from .errors import InputError, ResourceError, StorageError, StudioError
 from .paths import is_frozen, models_dir, studio_home
 
@@ -142,9 +143,7 @@ def running_instance() -> str | None:
 def record_instance(url: str) -> None:
     """Write this process's URL as the running instance of the data folder."""
     path = _instance_file()
-    tmp = path.with_name(path.name + f".{os.getpid()}.part")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "url": url, "started": time.time()}), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps({"pid": os.getpid(), "url": url, "started": time.time()}))
 
 
 def forget_instance() -> None:
@@ -203,7 +202,7 @@ def needs_first_run() -> bool:
     from .registry import MODELS
     from .settings import Settings
 
-    if os.environ.get("STUDIO_MODEL") or Settings.load().local_models:
+    if config.model() or Settings.load().local_models:
         return False
     return all(checkpoints.locate(spec) is None for spec in MODELS)
 
@@ -328,7 +327,7 @@ def required_key(host: str, share: bool) -> str | None:
 
     if is_loopback(host) and not share:
         return None
-    key = os.environ.get("STUDIO_API_KEY", "").strip()
+    key = config.api_key()
     if len(key) < 8:
         raise InputError(
             zh=f"拒绝在 {host} 上开放界面{'（公开链接）' if share else ''}：其他机器能访问它，必须先设置访问密钥："

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from . import atomic
 from .errors import InputError, writing
 
 FORMATS = ("wav", "mp3", "flac", "ogg")
@@ -139,15 +139,10 @@ def export_audio(
 
         samples = soxr.resample(samples.astype(np.float32), sr, sample_rate)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part.{fmt}")
     container, subtype = _SF_FORMAT[fmt]
-    try:
-        with writing(path.parent):
-            sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
-            write_tags(tmp, fmt, tags or Tags())
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writing(path.parent), atomic.replacing(path, suffix=f".{fmt}") as tmp:
+        sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
+        write_tags(tmp, fmt, tags or Tags())
     return path
 
 

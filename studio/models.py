@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checkpoints
+from . import checkpoints, config
 from .checkpoints import CheckpointInfo
 from .device import Capabilities, Placement, choose_placement, probe
 from .errors import CheckpointError, ModelMismatchError, ResourceError
@@ -108,7 +108,7 @@ class ModelManager:
 
     def default_model(self, kind: str) -> str:
         """``STUDIO_MODEL`` when it fits ``kind``, else the registry default for ``kind``."""
-        env = os.environ.get("STUDIO_MODEL", "").strip()
+        env = config.model()
         if env:
             try:
                 if self._kind_of(env) == kind:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -24,7 +23,9 @@ def studio_home() -> Path:
     ``voices/`` folder is the library); the desktop build uses the platform's
     user data directory so updates never touch it.
     """
-    env = os.environ.get("STUDIO_HOME")
+    from . import config
+
+    env = config.home()
     if env:
         return Path(env).expanduser().resolve()
     if is_frozen():

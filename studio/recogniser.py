@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checkpoints
+from . import checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import ASR_MODELS, DEFAULT_ASR_MODEL, ModelSpec, get_spec
@@ -177,7 +177,7 @@ def locate(spec: ModelSpec, local_models: dict[str, str] | None = None) -> Path 
 
 def find_local() -> Path | None:
     """A recogniser already on disk: ``STUDIO_ASR_MODEL``, else a downloaded registry model (smallest first)."""
-    named = os.environ.get("STUDIO_ASR_MODEL", "").strip()
+    named = config.asr_model()
     if named:
         return Path(named) if is_model_folder(Path(named)) else None
     for spec in ASR_MODELS:

@@ -24,7 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import recogniser
+from . import atomic, recogniser
 from .dubbing.project import PROJECT_FILE, DubSettings, Line, Project, parse_voice, write_text_atomic
 from .errors import InputError, NotFoundError, StorageError
 from .progress import CancelToken, ProgressFn, no_progress
@@ -100,22 +100,21 @@ def check_video(video: str | Path) -> float:
 
 def extract_audio(video: Path, dest: Path) -> Path:
     """Write ``video``'s first sound stream to ``dest`` as 16 kHz mono WAV (atomically)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.stem}.part.wav")
+    with atomic.replacing(dest, suffix=".wav") as tmp:
+        _extract(video, tmp)
+    return dest
+
+
+def _extract(video: Path, tmp: Path) -> None:
     command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-map", "0:a:0", "-vn"]
     command += ["-ac", "1", "-ar", str(recogniser.SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)]
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size <= 44:
-            raise InputError(
-                zh=f"无法从 {video.name} 提取声音：文件可能已损坏。",
-                en=f"Could not extract the sound of {video.name}: the file may be damaged.",
-                cause=proc.stderr.strip()[-300:],
-            )
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size <= 44:
+        raise InputError(
+            zh=f"无法从 {video.name} 提取声音：文件可能已损坏。",
+            en=f"Could not extract the sound of {video.name}: the file may be damaged.",
+            cause=proc.stderr.strip()[-300:],
+        )
 
 
 def _source_key(video: Path, language: str | None, model: Path, vad: bool) -> dict:

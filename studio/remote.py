@@ -26,7 +26,6 @@ import base64
 import contextlib
 import hashlib
 import io
-import os
 import random
 import struct
 import threading
@@ -39,13 +38,13 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from . import config
 from .audio import MODEL_SR, Audio, resample, to_wav_bytes
+from .config import KEY_ENV, URL_ENV  # noqa: F401  (their names, re-exported)
 from .errors import BusyError, Cancelled, InputError, NotFoundError, RemoteEngineError
 from .progress import CancelToken, ProgressFn, Status, no_progress
 from .synthesis import Sampling, SynthesisResult, step_cap
 
-URL_ENV = "STUDIO_REMOTE_URL"
-KEY_ENV = "STUDIO_REMOTE_KEY"
 #: Sent with every request, so a studio that is itself remote refuses to forward it again (no loops).
 HOP_HEADER = "X-Studio-Hop"
 #: Seconds to open a connection, and to wait for one generation's answer.
@@ -62,15 +61,9 @@ _TASK_TYPES = {
 }
 
 
-def remote_config(settings=None) -> tuple[str, str]:
-    """(URL, key) of the remote engine: the environment variables, else ``settings``; URL "" = local."""
-    url = getattr(settings, "remote_url", "") or ""
-    key = getattr(settings, "remote_key", "") or ""
-    if URL_ENV in os.environ:
-        url = os.environ[URL_ENV]
-    if KEY_ENV in os.environ:
-        key = os.environ[KEY_ENV]
-    return url.strip(), key.strip()
+def remote_config(settings=None, choice=None) -> tuple[str, str]:
+    """(URL, key) of the remote engine: the run's choice, the environment, else ``settings`` (:func:`config.remote`)."""
+    return config.remote(settings, choice)
 
 
 def normalize_url(url: str) -> str:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from . import atomic
 from .errors import InputError
 from .limits import MAX_LABEL_CHARS, load_json
 from .paths import studio_home
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
+_NOT_SAVED = ("remote_choice",)
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Settings:
     remote_url: str = ""
     #: Its API key, sent as ``Authorization: Bearer``; kept out of repr and logs. ``STUDIO_REMOTE_KEY`` overrides it.
     remote_key: str = field(default="", repr=False)
+    #: This run's own choice (``--remote URL`` / ``--local``, a :class:`studio.config.RemoteChoice`): never saved,
+    #: it beats ``STUDIO_REMOTE_URL`` and the fields above (see :func:`studio.config.remote`).
+    remote_choice: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def path(cls) -> Path:
@@ -56,21 +60,21 @@ class Settings:
         if not isinstance(data, dict):
             _warn_once(f"ignoring {path}: it is not a JSON object; using the default settings")
             return cls()
-        good = {f.name: data[f.name] for f in fields(cls) if f.name in data and _valid(f.name, data[f.name])}
-        bad = [f.name for f in fields(cls) if f.name in data and f.name not in good]
+        saved = [f.name for f in fields(cls) if f.name not in _NOT_SAVED]
+        good = {name: data[name] for name in saved if name in data and _valid(name, data[name])}
+        bad = [name for name in saved if name in data and name not in good]
         if bad:
             _warn_once(f"ignoring {', '.join(bad)} in {path} (wrong type or too long); using the defaults")
         return cls(**good)
 
+    def saved(self) -> dict:
+        """The fields written to the settings file (not this run's choices)."""
+        return {k: v for k, v in asdict(self).items() if k not in _NOT_SAVED}
+
     def save(self) -> None:
         """Write the settings atomically."""
-        target = self.path()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
-        if self.remote_key:
-            os.chmod(tmp, 0o600)  # it holds a secret: readable by its owner only
-        os.replace(tmp, target)
+        text = json.dumps(self.saved(), indent=2, ensure_ascii=False)
+        atomic.write_text(self.path(), text, mode=0o600 if self.remote_key else None)  # a secret: owner only
 
 
 def _valid(name: str, value: object) -> bool:

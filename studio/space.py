@@ -31,30 +31,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .errors import InputError, TextError
 
 log = logging.getLogger(__name__)
 
 #: Set by ``--space`` so every module (and the UI) can ask :func:`enabled`.
-FLAG_ENV = "STUDIO_SPACE"
+FLAG_ENV = config.SPACE_ENV
 SPACE_PORT = 7860
 
 
 def is_space(flag: bool = False) -> bool:
     """Whether to run in Space mode: the ``--space`` flag, ``STUDIO_SPACE=1`` or a Space's ``SPACE_ID``."""
-    return flag or os.environ.get(FLAG_ENV) == "1" or bool(os.environ.get("SPACE_ID"))
+    return flag or config.space_mode()
 
 
 def enabled() -> bool:
     """Whether this process runs in Space mode (for the UI: hide local-only buttons, use session storage)."""
     return is_space()
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)
@@ -72,10 +66,10 @@ class SpaceLimits:
     def from_env(cls) -> SpaceLimits:
         """The limits, with environment overrides applied."""
         return cls(
-            max_text_chars=_env_int("STUDIO_SPACE_MAX_TEXT", cls.max_text_chars),
-            queue_size=_env_int("STUDIO_SPACE_QUEUE", cls.queue_size),
-            session_ttl_s=_env_int("STUDIO_SPACE_TTL", cls.session_ttl_s),
-            gpu_seconds=_env_int("STUDIO_SPACE_GPU_SECONDS", cls.gpu_seconds),
+            max_text_chars=config.integer("STUDIO_SPACE_MAX_TEXT", cls.max_text_chars),
+            queue_size=config.integer("STUDIO_SPACE_QUEUE", cls.queue_size),
+            session_ttl_s=config.integer("STUDIO_SPACE_TTL", cls.session_ttl_s),
+            gpu_seconds=config.integer("STUDIO_SPACE_GPU_SECONDS", cls.gpu_seconds),
         )
 
 
@@ -142,7 +136,7 @@ def gpu(fn: Callable | None = None, *, seconds: int | None = None) -> Callable:
 
 def sessions_root() -> Path:
     """Where session folders live: ``STUDIO_SESSIONS_DIR`` or a folder in the system's temp directory."""
-    env = os.environ.get("STUDIO_SESSIONS_DIR")
+    env = config.sessions_dir()
     return Path(env) if env else Path(tempfile.gettempdir()) / "qwen-voice-studio-sessions"
 
 
@@ -292,7 +286,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None, limits: Spac
 def prepare_environment() -> Path:
     """Point the data folder away from the shared app folder: ``/data`` (persistent storage) or a temp folder."""
     os.environ[FLAG_ENV] = "1"
-    if not os.environ.get("STUDIO_HOME"):
+    if not config.home():
         persistent = Path("/data")
         base = persistent if persistent.is_dir() and os.access(persistent, os.W_OK) else Path(tempfile.gettempdir())
         os.environ["STUDIO_HOME"] = str(base / "qwen-voice-studio")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from . import atomic
 from .errors import InputError, NotFoundError
 from .paths import PRESETS_DIR
 from .synthesis import Sampling
@@ -148,7 +149,6 @@ def check_sampling(values: dict) -> Sampling:
 
 def save_sampling_preset(preset_id: str, values: dict, zh: str = "", en: str = "", path: Path | None = None) -> None:
     """Add or replace the sampling preset ``preset_id`` in presets/sampling.json (atomic write)."""
-    import os
     import re
     from dataclasses import asdict
 
@@ -164,11 +164,8 @@ def save_sampling_preset(preset_id: str, values: dict, zh: str = "", en: str = "
     presets = [p for p in data["presets"] if p["id"] != preset_id]
     presets.append({"id": preset_id, "zh": zh or preset_id, "en": en or preset_id, **sampling})
     data["presets"] = presets
-    tmp = path.with_name(f".{path.name}.part")
     try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(zh=f"无法保存预设：{exc}", en=f"Cannot save the preset: {exc}") from exc
     sampling_presets.cache_clear()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-import os
 import random
 import re
 import time
@@ -27,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import config
 from .backend import FRAME_RATE
 from .progress import CancelToken, ProgressFn, Status, no_progress
 from .timing import FitReport
@@ -39,8 +39,6 @@ MIN_STEPS = 24
 ACCELERATE = True
 #: Opt-in, approximate: int8 weights for the talker (other codes than the exact model). Env: STUDIO_INT8.
 INT8 = False
-_FALSE = ("0", "false", "no", "off")
-_TRUE = ("1", "true", "yes", "on")
 
 #: Where a streamed generation sends its audio chunks (see :func:`streaming`); None: no streaming.
 _STREAM: contextvars.ContextVar[tuple[Callable[[np.ndarray], None], object] | None] = contextvars.ContextVar(
@@ -63,19 +61,14 @@ def max_steps_for(text: str, slack: float = 1.0) -> int:
     return int(min(MAX_STEPS, max(MIN_STEPS, math.ceil(seconds * slack * FRAME_RATE))))
 
 
-def _switch(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    return False if value in _FALSE else True if value in _TRUE else default
-
-
 def accelerated() -> bool:
     """Whether generation uses the exact accelerations (:data:`ACCELERATE`, overridden by ``STUDIO_ACCEL``)."""
-    return _switch("STUDIO_ACCEL", ACCELERATE)
+    return config.switch("STUDIO_ACCEL", ACCELERATE)
 
 
 def int8_enabled() -> bool:
     """Whether the approximate int8 talker is on (:data:`INT8`, overridden by ``STUDIO_INT8``; needs acceleration)."""
-    return _switch("STUDIO_INT8", INT8) and accelerated()
+    return config.switch("STUDIO_INT8", INT8) and accelerated()
 
 
 def seed_everything(seed: int | None) -> int:

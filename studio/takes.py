@@ -6,9 +6,7 @@ crash never leaves a half-written index. Knows nothing of the UI.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -19,7 +17,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from .errors import DiskFullError, InputError, NotFoundError, StorageError, StudioError, disk_full, writing
+from . import atomic
+from .errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full, writing
 from .paths import outputs_dir
 
 INDEX = "takes.json"
@@ -100,17 +99,11 @@ class TakeHistory:
             settings=_json_safe(settings or {}),
         )
         with self._lock:
-            tmp = self.root / f".{take.file}.part"
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
-                with writing(self.root):
+                with writing(self.root), atomic.replacing(self.root / take.file) as tmp:
                     sf.write(str(tmp), np.clip(samples, -1.0, 1.0), sr, format="WAV", subtype="PCM_16")
-                os.replace(tmp, self.root / take.file)
-            except (OSError, StudioError) as exc:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                if isinstance(exc, StudioError):
-                    raise
+            except OSError as exc:
                 raise _storage_error(exc, self.root) from exc
             try:
                 takes = [*self._read(), take]
@@ -168,15 +161,11 @@ class TakeHistory:
 
     def _write(self, takes: list[Take]) -> None:
         path = self.root / INDEX
-        tmp = path.with_name(f".{INDEX}.{uuid.uuid4().hex[:8]}.part")
         payload = {"format": FORMAT, "version": VERSION, "takes": [asdict(t) for t in takes]}
         try:
-            tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, path)
+            atomic.write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
         except OSError as exc:
             raise _storage_error(exc, self.root) from exc
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def _over_limit(takes: list[Take]) -> list[Take]:

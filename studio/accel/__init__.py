@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import config
+
 __all__ = [
     "Options",
     "accelerated",
@@ -68,7 +70,7 @@ def configure_threads() -> int:
         return torch.get_num_threads()
     wanted = 0
     with contextlib.suppress(ValueError):
-        wanted = int(os.environ.get("STUDIO_THREADS", "0") or 0)
+        wanted = config.threads()
     if wanted <= 0:
         wanted = torch.get_num_threads()
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from .. import config
 
 #: Frames in the first chunk (4 = 0.32 s of audio) and in every later one (12 = 0.96 s).
 FIRST_FRAMES = 4
@@ -27,10 +28,7 @@ class ChunkPlan:
 
 
 def _frames_from_env(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
+    value = config.integer(name, default)
     return min(max(value, 1), MAX_CHUNK_FRAMES)
 
 

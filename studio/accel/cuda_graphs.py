@@ -19,9 +19,10 @@ off; a capture that fails turns it off for that model and runs eagerly.
 from __future__ import annotations
 
 import logging
-import os
 
 import torch
+
+from .. import config
 
 log = logging.getLogger(__name__)
 _MAX_GRAPHS = 16  #: per code predictor: batch sizes x sampling settings kept
@@ -29,7 +30,7 @@ _MAX_GRAPHS = 16  #: per code predictor: batch sizes x sampling settings kept
 
 def enabled() -> bool:
     """Whether graphs may be used (``STUDIO_CUDA_GRAPHS``, default on)."""
-    return os.environ.get("STUDIO_CUDA_GRAPHS", "1").strip().lower() not in ("0", "false", "no", "off")
+    return config.switch("STUDIO_CUDA_GRAPHS", True)
 
 
 class _Captured:

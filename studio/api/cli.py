@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
+
+from .. import config
 
 
 def add_serve_parser(subparsers) -> argparse.ArgumentParser:
@@ -17,7 +18,7 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=9880, help="port (default 9880, GPT-SoVITS' port)")
     p.add_argument(
         "--api-key",
-        default=os.environ.get("STUDIO_API_KEY") or None,
+        default=config.api_key() or None,
         help="require 'Authorization: Bearer KEY' (default: STUDIO_API_KEY); needed off loopback",
     )
     p.add_argument("--max-queue", type=int, default=8, help="requests that may wait; more get 503 (default 8)")
@@ -42,9 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     check_bind(args.host, args.api_key)
     settings = Settings.load()
+    settings.remote_choice = getattr(args, "remote_choice", None)  # python -m studio --remote URL serve
     settings.device = args.device or settings.device
     settings.dtype = args.dtype or settings.dtype
-    lang = "zh" if os.environ.get("STUDIO_LANG", settings.language).lower().startswith("zh") else "en"
+    lang = config.language(settings.language)
     run_server(
         args.host,
         args.port,

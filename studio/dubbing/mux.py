@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from .. import atomic
 from ..errors import InputError, NotFoundError, StorageError
 
 MUX_MODES = ("replace", "keep", "duck")
@@ -78,17 +79,12 @@ def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duc
         gain = "1.0" if mode == "keep" else f"{10 ** (duck_db / 20):.4f}"
         graph = f"[0:a:0]volume={gain}[bed];[bed][1:a:0]amix=inputs=2:duration=first:normalize=0[mix]"
         command += ["-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]"]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.stem}.part{dest.suffix}")
-    command += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(tmp)]
-    try:
+    with atomic.replacing(dest, suffix=dest.suffix) as tmp:
+        command += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(tmp)]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             raise StorageError(
                 zh=f"ffmpeg 无法合成视频：{proc.stderr.strip()[-300:]}",
                 en=f"ffmpeg could not write the video: {proc.stderr.strip()[-300:]}",
             )
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest

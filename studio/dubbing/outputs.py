@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import atomic
 from ..errors import InputError
 from ..export import Tags, export_audio
 from . import captions
@@ -138,12 +139,7 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
 
 def zip_outputs(files: list[Path], dest: Path) -> Path:
     """Zip ``files`` (flat) into ``dest``, atomically."""
-    tmp = dest.with_name(f".{dest.name}.part")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in files:
-                zf.write(path, path.name)
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic.replacing(dest) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            zf.write(path, path.name)
     return dest

@@ -14,13 +14,13 @@ message instead of being half-read.
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full
 from ..limits import load_json
 
@@ -198,17 +198,12 @@ class Project:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` beside ``path`` then rename over it: a crash leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.part")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, text)
     except OSError as exc:
         if disk_full(exc, path):
             raise DiskFullError(path, exc.strerror or "") from exc
         raise StorageError(zh=f"无法写入 {path}：{exc}", en=f"Cannot write {path}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def project_folder(value: str | Path, root: str | Path) -> Path:

@@ -11,9 +11,7 @@ Lines are generated grouped by model kind, so each model loads once.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .. import atomic
 from ..errors import Cancelled, InputError, StudioError, writing
 from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
 from .lock import project_lock
@@ -136,13 +135,8 @@ def _save_take(project: Project, line: Line, digest: str, result) -> None:
     folder = project.folder / "takes" / line.id
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{digest[:12]}-{len(line.takes) + 1}.wav"
-    tmp = folder / f".{uuid.uuid4().hex[:6]}.part.wav"
-    try:
-        with writing(folder):
-            sf.write(str(tmp), result.samples, result.sr, subtype="FLOAT")
-            os.replace(tmp, folder / name)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writing(folder), atomic.replacing(folder / name, suffix=".wav") as tmp:
+        sf.write(str(tmp), result.samples, result.sr, subtype="FLOAT")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     from .project import Take
 

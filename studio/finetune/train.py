@@ -16,11 +16,11 @@ same weights as one that never stopped.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import atomic
 from ..errors import Cancelled, ConflictError
 from ..progress import CancelToken, ProgressFn, no_progress
 from .layout import Sample, build_batch, compute_losses
@@ -152,9 +152,8 @@ def epoch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int
 
 
 def _save(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    _torch().save(data, tmp)
-    os.replace(tmp, path)  # a crash mid-write never leaves a half checkpoint
+    with atomic.replacing(path) as tmp:  # a crash mid-write never leaves a half checkpoint
+        _torch().save(data, tmp)
 
 
 def _autocast(device):

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from studio import atomic
 from studio.errors import InputError, NotFoundError, StorageError, StudioError
 from studio.paths import PRESETS_DIR
 from studio.text.pins import Edit, PinnedText, apply_edits, parse_pins
@@ -209,26 +209,9 @@ class PronunciationDictionary:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the TSV file atomically (temporary file in the same folder, then ``os.replace``)."""
         path = Path(path)
-        tmp_name = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w",
-                encoding="utf-8",
-                newline="\n",
-                dir=path.parent,
-                prefix=f".{path.name}.",
-                suffix=".tmp",
-                delete=False,
-            ) as handle:
-                tmp_name = handle.name
-                handle.write(self.to_tsv())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
+            atomic.write_text(path, self.to_tsv())
         except OSError as exc:
-            if tmp_name and os.path.exists(tmp_name):
-                os.unlink(tmp_name)
             raise StorageError(
                 zh=f"无法保存发音词典 {path}：{exc}", en=f"Cannot save the pronunciation dictionary {path}: {exc}"
             ) from exc

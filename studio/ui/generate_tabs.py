@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from .. import space
+from .. import config, space
 from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError
@@ -48,7 +48,7 @@ _KIND = {"clone": "base", "custom": "custom_voice", "design": "voice_design"}
 def model_choices(kind: str) -> list[tuple[str, str]]:
     """Dropdown choices for ``kind``: the official ids, plus STUDIO_MODEL when it is a folder."""
     choices = [(s.id, s.id) for s in MODELS if s.kind == kind]
-    env = os.environ.get("STUDIO_MODEL", "").strip()
+    env = config.model()
     if env and spec_for(env) is None:
         choices.insert(0, (env, env))
     return choices

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
-from .. import checkpoints, space
+from .. import checkpoints, config, space
 from ..device import DEVICES, DTYPES
 from ..errors import StudioError
 from ..registry import MODELS, get_spec
@@ -161,7 +159,8 @@ def build_remote_group(ctx: UiContext, lang_state: gr.State, runtime: gr.Markdow
 
     The saved key is never sent to the page: an empty key box keeps it.
     """
-    from ..remote import URL_ENV, RemoteModel, normalize_url, remote_config
+    from ..config import URL_ENV
+    from ..remote import RemoteModel, normalize_url, remote_config
 
     settings = ctx.engine.manager.settings
     with gr.Group():
@@ -186,7 +185,7 @@ def build_remote_group(ctx: UiContext, lang_state: gr.State, runtime: gr.Markdow
         status = gr.Markdown()
 
     def in_use(lang: str, message: str) -> str:
-        if URL_ENV in os.environ:
+        if config.is_set(URL_ENV):
             active = remote_config(settings)[0] or t("remote_local", lang)
             message += "\n\n" + t("remote_env", lang, url=escape_md(active))
         return message

@@ -18,7 +18,7 @@ import uuid
 from ..errors import InputError
 from ..limits import MAX_LABEL_CHARS, MAX_LINES, MAX_SLOT_SECONDS, MAX_TEXT_CHARS, bad_char
 from ..text.pauses import MAX_PAUSE_S
-from .project import MAX_OUTPUT_CHARS, DubSettings, Line, line_label
+from .lines import MAX_OUTPUT_CHARS, DubSettings, Line, line_label
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,36 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .project import Line, Project, line_label
+from .project import Line, Project, line_label, write_text_atomic
+
+FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
+SCRIPT_COLUMNS = (
+    "scene",
+    "speaker",
+    "text",
+    "emotion",
+    "intensity",
+    "duration",
+    "start",
+    "end",
+    "output",
+    "pause_after",
+)
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def format_of(path: str | Path) -> str:
+    """The script format named by ``path``'s extension."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt = {"yml": "yaml", "text": "txt", "md": "txt", "webvtt": "vtt"}.get(suffix, suffix)
+    if fmt not in FORMATS:
+        raise InputError(
+            zh=f"不认识的脚本格式 “.{suffix}”。可用：{', '.join(FORMATS)}。",
+            en=f"Unknown script format '.{suffix}'. Use one of {', '.join(FORMATS)}.",
+        )
+    return fmt
 
 
 def _guarded(cell: object) -> object:
@@ -55,8 +81,6 @@ def _line_record(line: Line) -> dict[str, Any]:
 
 def script_text(project: Project, fmt: str) -> str:
     """``project``'s lines as a script in ``fmt`` (takes and settings are not part of a script)."""
-    from .scripts import FORMATS, SCRIPT_COLUMNS
-
     if fmt == "txt":
         return _txt(project)
     if fmt in ("csv", "tsv"):
@@ -85,9 +109,6 @@ def script_text(project: Project, fmt: str) -> str:
 
 def export_script(project: Project, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``project`` as a script file; the format follows the extension unless ``fmt`` is given."""
-    from .project import write_text_atomic
-    from .scripts import format_of
-
     path = Path(path)
     write_text_atomic(path, script_text(project, fmt or format_of(path)))
     return path

@@ -33,7 +33,15 @@ from ..errors import InputError
 from ..limits import MAX_LINES, MAX_SCRIPT_CHARS, load_json, load_yaml
 from .checks import check_line, check_line_count
 from .project import Line, Project, is_project_data, line_label, project_from_dict
-from .script_writer import FORMULA_START, export_script, format_timestamp, script_text
+from .script_writer import (
+    FORMATS,
+    FORMULA_START,
+    SCRIPT_COLUMNS,
+    export_script,
+    format_of,
+    format_timestamp,
+    script_text,
+)
 
 __all__ = [
     "FORMATS",
@@ -48,19 +56,6 @@ __all__ = [
     "script_text",
 ]
 
-FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
-SCRIPT_COLUMNS = (
-    "scene",
-    "speaker",
-    "text",
-    "emotion",
-    "intensity",
-    "duration",
-    "start",
-    "end",
-    "output",
-    "pause_after",
-)
 _COLUMN_NAMES = {
     "scene": ("scene", "场景", "镜头"),
     "speaker": ("speaker", "voice", "role", "角色", "说话人", "声音"),
@@ -106,18 +101,6 @@ def decode_bytes(data: bytes) -> str:
         except UnicodeDecodeError:
             text = data.decode("gb18030", errors="replace")
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def format_of(path: str | Path) -> str:
-    """The script format named by ``path``'s extension."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    fmt = {"yml": "yaml", "text": "txt", "md": "txt", "webvtt": "vtt"}.get(suffix, suffix)
-    if fmt not in FORMATS:
-        raise InputError(
-            zh=f"不认识的脚本格式 “.{suffix}”。可用：{', '.join(FORMATS)}。",
-            en=f"Unknown script format '.{suffix}'. Use one of {', '.join(FORMATS)}.",
-        )
-    return fmt
 
 
 def import_script(path: str | Path, fmt: str | None = None) -> Project:

@@ -157,8 +157,10 @@ def cycle_path(edges: dict[str, set[str]], component: list[str]) -> list[str]:
 ADAPTERS = {
     "ui": lambda m: m == "studio.ui" or m.startswith("studio.ui."),
     "api": lambda m: m == "studio.api" or m.startswith("studio.api."),
-    "cli": lambda m: (m.startswith("studio.cli") and "." not in m[len("studio.") :])
-    or m in ("studio.dubbing.cli", "studio.redub_cli", "studio.finetune.cli"),
+    "cli": lambda m: (
+        (m.startswith("studio.cli") and "." not in m[len("studio.") :])
+        or m in ("studio.dubbing.cli", "studio.redub_cli", "studio.finetune.cli")
+    ),
     "desktop": lambda m: m == "studio.desktop",
     "space": lambda m: m == "studio.space",
 }

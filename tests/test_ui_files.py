@@ -20,7 +20,7 @@ import httpx
 import pytest
 import soundfile as sf
 
-from studio import space
+from studio import space, space_mode
 from studio.audio import MODEL_SR
 from studio.errors import ForeignFileError
 from tests.conftest import free_port, voiced_clip
@@ -242,7 +242,7 @@ def space_app(tmp_path, monkeypatch):
     monkeypatch.setenv(space.FLAG_ENV, "1")
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
     store = space.SessionStorage(tmp_path / "sessions")
-    monkeypatch.setattr(space, "_STORAGE", store)
+    monkeypatch.setattr(space_mode, "_STORAGE", store)
     monkeypatch.setattr(space, "start_sweeper", lambda *a: None)
     demo = build_app()
     space.install(demo, space.SpaceLimits(), store)

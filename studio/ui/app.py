@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import gradio as gr
 
-from .. import desktop, space
+from .. import space_mode as space
+from .. import startup
 from ..engine import Engine
 from ..quiet import quiet_library_warnings
 from .common import UiContext, user_errors
@@ -24,8 +26,12 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 32
 
 
-def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
-    """Start or stop the HTTP API (GPT-SoVITS / OpenAI compatible) beside the UI, on this computer only."""
+def build_api_switch(ctx: UiContext, lang_state: gr.State, serve_api: Callable) -> None:
+    """Start or stop the HTTP API (GPT-SoVITS / OpenAI compatible) beside the UI, on this computer only.
+
+    ``serve_api(engine, host, port)`` starts it in the background (the launcher hands in
+    :func:`studio.api.serve_in_thread`: the UI does not import the HTTP adapter).
+    """
     with gr.Row():
         port = ctx.loc(gr.Number(value=9880, precision=0, label=t("api_port", "zh"), scale=0), label="api_port")
         switch = ctx.loc(gr.Checkbox(label=t("api_switch", "zh")), label="api_switch")
@@ -38,10 +44,8 @@ def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
             running.pop("server").stop()
         if not on:
             return t("api_stopped", lang)
-        from ..api import serve_in_thread
-
         try:
-            running["server"] = serve_in_thread(ctx.engine, "127.0.0.1", int(number))
+            running["server"] = serve_api(ctx.engine, "127.0.0.1", int(number))
         except (OSError, RuntimeError, SystemExit) as exc:
             log.warning("could not start the HTTP API on port %s", number, exc_info=True)
             raise gr.Error(t("api_failed", lang, port=int(number)), print_exception=False) from exc
@@ -50,8 +54,11 @@ def build_api_switch(ctx: UiContext, lang_state: gr.State) -> None:
     switch.input(toggle, [lang_state, switch, port], [status], api_visibility="private")
 
 
-def build_app(engine: Engine | None = None) -> gr.Blocks:
-    """Build the studio's Blocks app over ``engine`` (a new one if None). Loads no model."""
+def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -> gr.Blocks:
+    """Build the studio's Blocks app over ``engine`` (a new one if None). Loads no model.
+
+    ``serve_api`` (see :func:`build_api_switch`) adds the switch that serves the HTTP API beside the UI.
+    """
     quiet_library_warnings()
     ctx = UiContext(engine or Engine())
     default_lang = (
@@ -82,17 +89,17 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
                 build_dubbing_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
                 table, runtime = build_models_tab(ctx, lang_state)
-                if not space.enabled():
-                    build_api_switch(ctx, lang_state)
+                if not space.enabled() and serve_api is not None:
+                    build_api_switch(ctx, lang_state, serve_api)
                     logs = ctx.loc(gr.Button(t("open_logs", "zh"), size="sm"), value="open_logs")
                     logs_message = gr.Markdown()
                     logs.click(
-                        desktop.open_logs_folder, [lang_state], [logs_message], api_visibility="private", queue=False
+                        startup.open_logs_folder, [lang_state], [logs_message], api_visibility="private", queue=False
                     )
 
         def switch_language(lang):
             # The first-run banner follows the language too (its text is built, not a catalogue key).
-            return [lang, *ctx.loc.updates(lang), gr.update(value=desktop.first_run_markdown(lang))]
+            return [lang, *ctx.loc.updates(lang), gr.update(value=startup.first_run_markdown(lang))]
 
         switch.change(
             switch_language,
@@ -113,7 +120,7 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
 
         demo.load(fill_takes, None, [takes_table], api_visibility="private")
         demo.load(
-            lambda lang: gr.update(value=desktop.first_run_markdown(lang), visible=desktop.needs_first_run()),
+            lambda lang: gr.update(value=startup.first_run_markdown(lang), visible=startup.needs_first_run()),
             [lang_state],
             [first_run],
             api_visibility="private",

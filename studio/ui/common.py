@@ -30,7 +30,7 @@ ENGINE_WAITERS = 8
 
 def engine_waiters() -> int:
     """:data:`ENGINE_WAITERS`; 1 on a Space, where a waiting request would hold a ZeroGPU slot meanwhile."""
-    from .. import space
+    from .. import space_mode as space
 
     return 1 if space.enabled() else ENGINE_WAITERS
 
@@ -82,7 +82,7 @@ class UiContext:
 
     def library(self, request: gr.Request | None):
         """The voice library this browser session sees: its own private one on a Space, else the studio's."""
-        from .. import space
+        from .. import space_mode as space
 
         if space.enabled():
             return space.storage().voices(request)
@@ -90,7 +90,7 @@ class UiContext:
 
     def takes(self, request: gr.Request | None):
         """The takes history this browser session sees (its own on a Space)."""
-        from .. import space
+        from .. import space_mode as space
         from ..takes import TakeHistory
 
         if space.enabled():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import space
+from .. import space_mode as space
 from ..dubbing.checks import check_line
 from ..dubbing.jobs import FINAL, registry
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere

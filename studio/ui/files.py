@@ -180,7 +180,7 @@ def scratch_folder(request, prefix: str) -> Path:
     """A new folder for a file the studio writes for this session to download (kept with its Space session)."""
     import tempfile
 
-    from .. import space
+    from .. import space_mode as space
 
     if space.enabled() and session_key(request):
         return Path(tempfile.mkdtemp(prefix=prefix, dir=space.storage().outputs(request)))

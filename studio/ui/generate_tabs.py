@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from .. import config, space
+from .. import config
+from .. import space_mode as space
 from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError

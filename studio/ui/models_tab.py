@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import checkpoints, config, space
+from .. import checkpoints, config
+from .. import space_mode as space
 from ..device import DEVICES, DTYPES
 from ..errors import StudioError
 from ..registry import MODELS, get_spec

@@ -14,13 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soundfile as sf
-
 from .. import atomic
 from ..audio import Audio
-from ..errors import InputError, NotFoundError, StorageError, writing
-from ..reference import PreparedReference, prepare_reference
+from ..errors import InputError, NotFoundError, StorageError
+from ..reference import PreparedReference
 from ..voice_aliases import AliasMixin
 from .archive import ArchiveMixin
 from .prompts import PromptMixin
@@ -49,16 +46,6 @@ log = logging.getLogger(__name__)
 
 class VoiceLibrary(AliasMixin, ArchiveMixin, PromptMixin, VoiceStore):
     """The user's saved voices (see the module docstring for the layout and guarantees)."""
-
-    def _prepare(audio: Audio | PreparedReference | str | Path | tuple) -> Audio:
-        if isinstance(audio, PreparedReference):
-            return audio.audio
-        # No window: the transcript the user typed is for the whole clip.
-        return prepare_reference(audio, window=False).audio
-
-    def _write_clip(path: Path, audio: Audio) -> None:
-        with writing(path):
-            sf.write(str(path), np.clip(audio.samples, -1.0, 1.0), audio.sr, format="WAV", subtype="PCM_16")
 
     def create(
         self,

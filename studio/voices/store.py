@@ -13,10 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import soundfile as sf
+
 from .. import atomic
-from ..errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full
+from ..audio import Audio
+from ..errors import DiskFullError, InputError, NotFoundError, StorageError, disk_full, writing
 from ..limits import load_json
 from ..paths import voices_dir
+from ..reference import PreparedReference, prepare_reference
 from .records import LOCK_TIMEOUT_S, Voice, _key, _now, _parse_profile, slugify
 
 log = logging.getLogger(__name__)
@@ -194,7 +199,17 @@ class VoiceStore:
         return voice.path / voice.clip(tag).file
 
     @staticmethod
+    def _prepare(audio: Audio | PreparedReference | str | Path | tuple) -> Audio:
+        if isinstance(audio, PreparedReference):
+            return audio.audio
+        # No window: the transcript the user typed is for the whole clip.
+        return prepare_reference(audio, window=False).audio
+
     @staticmethod
+    def _write_clip(path: Path, audio: Audio) -> None:
+        with writing(path):
+            sf.write(str(path), np.clip(audio.samples, -1.0, 1.0), audio.sr, format="WAV", subtype="PCM_16")
+
     def _save(self, voice: Voice, **changes: Any) -> Voice:
         updated = replace(voice, **changes, updated=_now())
         try:

@@ -7,21 +7,19 @@ so tests check shapes, lengths, files, timings and errors, never quality.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # ``import tests.helpers`` under plain ``pytest``
+
+from tests.helpers import voiced_clip
 
 # Never touch the checkout's voices/ or models/ folders, nor the network.
 os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="studio-home-")
@@ -95,18 +93,6 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def voiced_clip(seconds: float = 3.0, sr: int = 24_000, seed: int = 0) -> np.ndarray:
-    """A voiced, speech-shaped test clip (harmonics with a syllable envelope and a little noise)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    f0 = 140 + 20 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    wave = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = 0.5 * (1 - np.cos(2 * np.pi * 4 * t)) * (t > 0.2) * (t < seconds - 0.2)
-    clip = 0.3 * wave * envelope / np.max(np.abs(wave)) + 0.003 * rng.standard_normal(t.size)
-    return clip.astype(np.float32)
-
-
 @pytest.fixture
 def reference_wav(tmp_path) -> Path:
     """A 3 s, 44.1 kHz stereo reference file (exercises resampling and down-mixing)."""
@@ -114,53 +100,6 @@ def reference_wav(tmp_path) -> Path:
     mono = voiced_clip(3.0, 44_100)
     sf.write(path, np.stack([mono, mono * 0.8], axis=1), 44_100)
     return path
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_app(home: Path, *args: str, env: dict | None = None, timeout: float = 90.0):
-    """Run ``python app.py --no-browser --port N *args`` with ``STUDIO_HOME=home`` as a user would; yield its URL.
-
-    Fails the test with the app's output if it does not answer HTTP within ``timeout`` seconds.
-    """
-    import httpx
-
-    port = free_port()
-    full_env = {**os.environ, "STUDIO_HOME": str(home), **(env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--no-browser", "--port", str(port), *args],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - started > timeout or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"the app did not answer within {timeout:.0f} s:\n{proc.stdout.read()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

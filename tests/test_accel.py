@@ -25,7 +25,7 @@ from studio.backend import SAMPLES_PER_FRAME, qwen_tts
 from studio.errors import Cancelled
 from studio.progress import CancelToken
 from studio.synthesis import Sampling, run_generation
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 

@@ -19,7 +19,7 @@ from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
 from studio.synthesis import Sampling, accel_notes, run_generation
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 pytestmark = pytest.mark.slow
 

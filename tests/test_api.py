@@ -30,7 +30,7 @@ from studio.errors import InputError
 from studio.models import ModelManager
 from studio.settings import Settings
 from studio.synthesis import max_steps_for
-from tests.conftest import free_port, voiced_clip
+from tests.helpers import free_port, voiced_clip
 
 pytestmark = pytest.mark.slow
 

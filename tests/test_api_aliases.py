@@ -14,7 +14,7 @@ from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
 from studio.voices import VoiceLibrary
-from tests.conftest import free_port, voiced_clip
+from tests.helpers import free_port, voiced_clip
 
 pytestmark = pytest.mark.slow
 

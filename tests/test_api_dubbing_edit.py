@@ -24,8 +24,8 @@ from studio.dubbing.mux import probe_streams
 from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
-from tests.conftest import free_port
 from tests.dubbing_http import QUICK, SRT, poll, wav
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 

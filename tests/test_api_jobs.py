@@ -27,8 +27,8 @@ from studio.audio import MODEL_SR
 from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
-from tests.conftest import free_port, voiced_clip
 from tests.dubbing_http import QUICK, SRT, finished, poll, wav
+from tests.helpers import free_port, voiced_clip
 
 pytestmark = pytest.mark.slow
 

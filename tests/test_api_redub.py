@@ -9,8 +9,8 @@ from studio.api import serve_in_thread
 from studio.engine import Engine
 from studio.models import ModelManager
 from studio.settings import Settings
-from tests.conftest import free_port
 from tests.dubbing_http import poll
+from tests.helpers import free_port
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from studio.models import ModelManager
 from studio.settings import Settings
 from studio.synthesis import max_steps_for
 from studio.watermark import detect
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.test_api import FRAME, TIMEOUT, assert_length, decode, v2_body
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def engine():
 @pytest.fixture(scope="module")
 def url(engine, tmp_path_factory, tiny_base, tiny_custom):
     from studio.voices import VoiceLibrary
-    from tests.conftest import voiced_clip
+    from tests.helpers import voiced_clip
     from tests.test_api import VOICE
 
     library = VoiceLibrary(tmp_path_factory.mktemp("stream-voices"))

@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from tests import bad_inputs as B
-from tests.conftest import ROOT, free_port, running_app
+from tests.helpers import ROOT, free_port, running_app
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, running_app
+from tests.helpers import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 

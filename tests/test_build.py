@@ -21,7 +21,7 @@ import pytest
 import soundfile as sf
 
 from tests.cli_commands import command_paths
-from tests.conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 def _load_build_script():

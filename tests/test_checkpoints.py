@@ -6,7 +6,7 @@ import pytest
 from studio import checkpoints
 from studio.errors import CheckpointError, DownloadError, NotFoundError
 from studio.registry import get_spec
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from tests.cli_commands import command_paths
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 
 from studio import desktop
 from studio.errors import CheckpointError, ModelMismatchError, ResourceError, StorageError
-from tests.conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 def test_unwritable_data_folder_gets_a_bilingual_message(tmp_path):

@@ -22,7 +22,7 @@ from studio.models import ModelManager
 from studio.progress import progress_text
 from studio.settings import Settings
 from studio.timing import check_target_reachable, text_length_range
-from tests.conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 TWO_SENTENCES = "你好，欢迎收看。今天我们来聊聊配音。"
 

@@ -13,7 +13,7 @@ from studio.dubbing.outputs import write_outputs
 from studio.dubbing.project import Line, Project, Take
 from studio.dubbing.timeline import assemble
 from studio.errors import InputError
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 

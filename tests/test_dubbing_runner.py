@@ -12,7 +12,7 @@ from studio.models import ModelManager
 from studio.progress import CancelToken, progress_text
 from studio.settings import Settings
 from studio.voices import VoiceLibrary
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from studio.dubbing.project import Line, Project
 from studio.dubbing.scripts import parse_script
 from studio.dubbing.timeline import assemble
 from studio.errors import InputError
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 SUBS = """1

@@ -11,7 +11,7 @@ from studio.models import ModelManager
 from studio.progress import CancelToken
 from studio.settings import Settings
 from studio.synthesis import Sampling, max_steps_for
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 pytestmark = pytest.mark.slow
 

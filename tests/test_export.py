@@ -16,7 +16,7 @@ from studio.export import (
     read_tags,
     true_peak_db,
 )
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 

@@ -29,8 +29,8 @@ from studio.errors import ResourceError, StorageError
 from studio.models import ModelManager
 from studio.settings import Settings
 from studio.synthesis import Sampling, max_steps_for
-from tests.conftest import free_port, voiced_clip
 from tests.fault_helpers import DOWNLOAD, SAVE_VOICES, kill_when, rss_bytes, start, studio_temp_entries
+from tests.helpers import free_port, voiced_clip
 
 pytestmark = pytest.mark.slow
 

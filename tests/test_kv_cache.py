@@ -9,7 +9,7 @@ import torch
 from studio import accel
 from studio.accel.kv_cache import PreallocatedCache, preallocated_talker_cache
 from studio.backend import qwen_tts
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 

@@ -12,7 +12,7 @@ from studio.accel.packing import can_pack, is_packed
 from studio.backend import qwen_tts
 from studio.mapped_weights import _PAGE, _file_mappings, release_model_pages, unused_ranges
 from studio.random_checkpoint import build_random_checkpoint
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 P = _PAGE
 

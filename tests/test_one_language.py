@@ -17,7 +17,7 @@ import pytest
 from studio.cli_messages import MESSAGES
 from studio.registry import LANGUAGES
 from studio.ui.app import build_app
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")

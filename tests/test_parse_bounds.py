@@ -24,7 +24,7 @@ import pytest
 from studio.audio import MODEL_SR
 from studio.errors import InputError
 from studio.limits import MAX_ALIASES, MAX_DEPTH, MAX_LINES, MAX_TEXT_CHARS, load_json, load_yaml
-from tests.conftest import ROOT, free_port, voiced_clip
+from tests.helpers import ROOT, free_port, voiced_clip
 
 APP = "http://app.example"  #: an origin the server is told to allow (--cors-origin)
 EVIL = "http://evil.example"

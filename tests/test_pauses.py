@@ -11,7 +11,7 @@ from studio.settings import Settings
 from studio.silence import around_silences, exact_silences, held_seconds
 from studio.text import prepare_text, split_text
 from studio.text.pauses import MAX_PAUSE_S, MAX_PAUSES, find_pauses, split_pauses, strip_pauses
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 REF = (MODEL_SR, voiced_clip(3.0))
 
@@ -188,7 +188,7 @@ def test_the_dubbing_table_carries_pause_after():
 
 
 def test_the_readings_panel_shows_each_pause_in_the_ui_language():
-    from studio.ui.controls import model_text_markdown, reading_highlights
+    from studio.ui.text_views import model_text_markdown, reading_highlights
 
     engine = Engine()
     text = "银行[停顿 0.5]好"

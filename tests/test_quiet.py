@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT, running_app
+from tests.helpers import ROOT, running_app
 
 
 def test_a_ui_request_raises_no_library_warning(tmp_path):
@@ -46,7 +46,7 @@ def test_api_requests_raise_no_library_warning(tmp_path, recwarn):
 
     from studio.api import serve_in_thread
     from studio.engine import Engine
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     warnings.simplefilter("always")
     srv = serve_in_thread(Engine(), port=free_port(), voices_root=tmp_path / "voices")

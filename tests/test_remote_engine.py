@@ -37,7 +37,7 @@ from studio.synthesis import Sampling, max_steps_for
 from studio.text import split_text
 from studio.timing import MIN_STRETCH
 from studio.voices import VoiceLibrary
-from tests.conftest import ROOT, free_port, voiced_clip
+from tests.helpers import ROOT, free_port, voiced_clip
 
 pytestmark = pytest.mark.slow
 

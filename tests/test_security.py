@@ -23,7 +23,7 @@ import pytest
 
 from studio.audio import MODEL_SR
 from studio.errors import InputError, NotFoundError, StudioError
-from tests.conftest import ROOT, free_port, voiced_clip
+from tests.helpers import ROOT, free_port, voiced_clip
 
 VOICE = "安全测试"
 

@@ -13,7 +13,7 @@ import pytest
 from studio import checkpoints, space
 from studio.errors import ResourceError, TextError
 from studio.registry import get_spec
-from tests.conftest import free_port, running_app
+from tests.helpers import free_port, running_app
 
 # --- two visitors of a Space-mode app ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import soundfile as sf
 from studio import takes as takes_module
 from studio.errors import NotFoundError, StorageError
 from studio.takes import TakeHistory
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 
 def add(history, seed=1, text="你好。"):

@@ -5,7 +5,7 @@ import pytest
 
 from studio.errors import InputError
 from studio.timing import adjust_pauses, fit_to_duration, resolve_target, time_stretch, trim_edges
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, running_app
+from tests.helpers import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 

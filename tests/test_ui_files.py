@@ -23,7 +23,7 @@ import soundfile as sf
 from studio import space, space_mode
 from studio.audio import MODEL_SR
 from studio.errors import ForeignFileError
-from tests.conftest import free_port, voiced_clip
+from tests.helpers import free_port, voiced_clip
 
 REFUSAL = {lang: ForeignFileError().message(lang) for lang in ("zh", "en")}
 FILE_COMPONENTS = (gr.Audio, gr.File, gr.Image, gr.Video)
@@ -337,3 +337,23 @@ def test_a_visitor_cannot_name_server_folders_as_models_or_change_settings(space
     ):
         ok, error = call(url, event(demo, name, "models_tab"), data)
         assert not ok and error.startswith(refusal), (name, error)
+
+
+def test_api_switch_starts_and_stops_the_http_api(studio_home):
+    import httpx
+
+    from studio.api import serve_in_thread
+    from studio.ui.app import build_app
+    from tests.helpers import free_port
+
+    demo = build_app(serve_api=serve_in_thread)  # as the desktop launcher builds it
+    toggle = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "toggle")
+    port = free_port()
+    message = toggle("en", True, port)
+    try:
+        assert f"http://127.0.0.1:{port}" in message
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).status_code == 200
+    finally:
+        assert toggle("en", False, port) == "HTTP API stopped."
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)

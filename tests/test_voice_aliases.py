@@ -10,7 +10,7 @@ from studio.errors import InputError, NotFoundError
 from studio.gsv_config import import_gsv_config, read_gsv_config
 from studio.voice_aliases import MAX_ALIAS_CHARS, MAX_ALIASES
 from studio.voices import VoiceLibrary
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 NAHIDA = "E:\\alearn\\GPT-SoVITS\\纳西妲\\0.wav"  # the string a Windows client's config sends
 FLASK = "参考音频.wav"

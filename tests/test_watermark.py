@@ -9,7 +9,7 @@ from studio.audio import load_audio
 from studio.errors import AudioError
 from studio.export import export_audio, polish
 from tests.audio_fixtures import speech
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import html
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from ..errors import StudioError
 from ..progress import CancelToken, ProgressFn, progress_text
 from ..timing import NATURAL_STRETCH
 from .i18n import t
+from .markdown import escape_md
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +168,6 @@ def gradio_progress(progress: gr.Progress, lang: str = "zh") -> ProgressFn:
 
 
 #: Characters that Markdown (or the HTML it may carry) would interpret.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
-def escape_md(text: object) -> str:
-    """``text`` (a voice name, a transcript, a user's words) shown literally inside ``gr.Markdown``.
-
-    HTML is turned into entities and Markdown punctuation backslash-escaped, so
-    a name like ``<img src=x onerror=...>`` or ``![](http://...)`` is shown, never rendered or fetched.
-    """
-    value = html.escape(str(text), quote=False).replace("\r", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", value)
 
 
 def audio_output(samples: np.ndarray, sr: int) -> tuple[int, np.ndarray]:

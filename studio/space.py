@@ -90,7 +90,7 @@ def prepare_environment() -> Path:
         persistent = Path("/data")
         base = persistent if persistent.is_dir() and os.access(persistent, os.W_OK) else Path(tempfile.gettempdir())
         os.environ["STUDIO_HOME"] = str(base / "qwen-voice-studio")
-    home = Path(os.environ["STUDIO_HOME"])
+    home = Path(config.home())
     home.mkdir(parents=True, exist_ok=True)
     return home
 

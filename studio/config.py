@@ -67,16 +67,31 @@ _FALSE = ("0", "false", "no", "off")
 _TRUE = ("1", "true", "yes", "on")
 
 
+#: Values a launcher chose for this process (``app.py --space``), in place of the environment.
+_CHOSEN: dict[str, str] = {}
+
+
+def choose(name: str, value: str) -> None:
+    """Set the variable ``name`` for this process only (a launcher's decision); the environment is left alone."""
+    if name not in VARIABLES:
+        raise KeyError(f"{name} is not a studio variable (add it to studio.config.VARIABLES)")
+    _CHOSEN[name] = value
+
+
+def _raw(name: str, default: str = "") -> str:
+    return _CHOSEN[name] if name in _CHOSEN else os.environ.get(name, default)
+
+
 def text(name: str) -> str:
     """The variable ``name`` (one of :data:`VARIABLES`), stripped; "" when unset."""
     if name not in VARIABLES:
         raise KeyError(f"{name} is not a studio variable (add it to studio.config.VARIABLES)")
-    return os.environ.get(name, "").strip()
+    return _raw(name).strip()
 
 
 def is_set(name: str) -> bool:
-    """Whether ``name`` is present in the environment (an empty value counts: "" forces a default off)."""
-    return name in os.environ
+    """Whether ``name`` is set (an empty value counts: "" forces a default off)."""
+    return name in _CHOSEN or name in os.environ
 
 
 def integer(name: str, default: int) -> int:
@@ -151,7 +166,7 @@ def remote(settings=None, choice: RemoteChoice | None = None) -> tuple[str, str]
 
 def home() -> str:
     """``STUDIO_HOME`` ("" = the default data folder, see :func:`studio.paths.studio_home`)."""
-    return os.environ.get("STUDIO_HOME", "")
+    return _raw("STUDIO_HOME")
 
 
 def model() -> str:
@@ -187,7 +202,7 @@ def asr_model() -> str:
 
 def space_mode() -> bool:
     """``STUDIO_SPACE=1`` or a Hugging Face Space's own ``SPACE_ID``."""
-    return os.environ.get(SPACE_ENV) == "1" or bool(os.environ.get("SPACE_ID"))
+    return _raw(SPACE_ENV) == "1" or bool(os.environ.get("SPACE_ID"))
 
 
 def sessions_dir() -> str:

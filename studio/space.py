@@ -85,11 +85,11 @@ def launch_kwargs(host: str | None = None, port: int | None = None, limits: Spac
 
 def prepare_environment() -> Path:
     """Point the data folder away from the shared app folder: ``/data`` (persistent storage) or a temp folder."""
-    os.environ[FLAG_ENV] = "1"
+    config.choose(FLAG_ENV, "1")  # for this process: the UI asks space_mode.enabled()
     if not config.home():
         persistent = Path("/data")
         base = persistent if persistent.is_dir() and os.access(persistent, os.W_OK) else Path(tempfile.gettempdir())
-        os.environ["STUDIO_HOME"] = str(base / "qwen-voice-studio")
+        config.choose("STUDIO_HOME", str(base / "qwen-voice-studio"))
     home = Path(config.home())
     home.mkdir(parents=True, exist_ok=True)
     return home

@@ -164,3 +164,19 @@ def test_a_secret_file_is_private_before_it_takes_its_name(tmp_path):
     atomic.write_text(target, "{}", mode=0o600)
     if sys.platform != "win32":
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_the_space_launcher_chooses_for_its_process_without_touching_the_environment(tmp_path, monkeypatch):
+    from studio import paths, space, space_mode
+
+    monkeypatch.setattr(config, "_CHOSEN", {})
+    monkeypatch.delenv(config.SPACE_ENV, raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    before = dict(os.environ)
+    assert not space_mode.enabled()
+    assert space.prepare_environment() == tmp_path / "home"
+    assert space_mode.enabled() and paths.studio_home() == (tmp_path / "home").resolve()
+    assert dict(os.environ) == before
+    with pytest.raises(KeyError):
+        config.choose("STUDIO_NOT_A_VARIABLE", "1")

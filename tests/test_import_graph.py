@@ -64,7 +64,10 @@ def test_adapter_rules():
 
 def test_studio_has_no_import_cycle():
     edges = import_graph.graph()
-    found = [" -> ".join(import_graph.cycle_path(edges, c)) for c in import_graph.cycles(edges)]
+    found = []
+    for component in import_graph.cycles(edges):
+        inside = [f"  {a} -> {b}" for a in component for b in sorted(edges[a] & set(component))]
+        found.append(" -> ".join(import_graph.cycle_path(edges, component)) + ", through:\n" + "\n".join(inside))
     assert not found, "import cycles in studio/:\n" + "\n".join(found)
 
 

@@ -208,7 +208,9 @@ def built():
 
     common.Localizer.__call__ = spy
     try:
-        demo = build_app()
+        from studio.api import serve_in_thread
+
+        demo = build_app(serve_api=serve_in_thread)  # as the desktop builds it: the API switch included
     finally:
         common.Localizer.__call__ = original
     return demo, registered[0]

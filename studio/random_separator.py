@@ -2,7 +2,7 @@
 
 The model is a real ``demucs.htdemucs.HTDemucs`` (four stems: drums, bass,
 other, vocals; 44.1 kHz stereo; the released depth, FFT size and transformer
-layout) with tiny channel counts and random weights, saved as the hub export
+layout) with tiny channel counts, a 1 s segment and random weights, saved as the hub export
 is: ``htdemucs.yaml`` naming the bag and ``SIG.safetensors`` with the class and
 its arguments in the metadata. Nothing is downloaded; its stems are noise.
 """
@@ -39,7 +39,7 @@ def build_random_separator(out_dir: str | Path, seed: int = 0) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    kwargs = dict(sources=SOURCES, audio_channels=2, samplerate=44100, segment=Fraction(2), channels=8, t_layers=1)
+    kwargs = dict(sources=SOURCES, audio_channels=2, samplerate=44100, segment=Fraction(1), channels=8, t_layers=1)
     model = HTDemucs(**kwargs)
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     metadata = {

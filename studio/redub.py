@@ -242,11 +242,14 @@ def create_project(
     clone_voice: str | None = None,
     consent: bool = False,
     library=None,
+    speakers=None,
 ) -> RedubResult:
     """Turn ``video`` into a dubbing project in ``folder`` (see the module docstring); resumes earlier runs.
 
     ``keep_background`` (or a ``separator_model``) separates voice and background; ``clone_voice`` names the
     voice cloned from the video (``consent`` must be True), which becomes the project's default voice.
+    ``speakers`` (a function returning a :data:`studio.speakers.Embedder`, called only when the lines are
+    made) labels each line with its speaker.
     """
     video, folder = Path(video), Path(folder)
     code = recogniser.language_code(language)
@@ -308,6 +311,15 @@ def create_project(
             zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
             en=f"No speech was heard in {video.name}, so there are no lines to dub.",
         )
+    if speakers is not None:
+        from .speakers import label_lines
+
+        heard = separation.voice if separation is not None else work / "audio.wav"
+        spans = [(line.start, line.end) for line in project.lines]
+        for line, label in zip(
+            project.lines, label_lines(spans, heard, speakers(), progress=progress, cancel=cancel), strict=True
+        ):
+            line.speaker = label
     project.save(folder)
     progress(1.0, f"{len(project.lines)} lines")
     return RedubResult(project, transcript, True, resumed, separation, cloned)

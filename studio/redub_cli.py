@@ -42,6 +42,12 @@ def add_redub_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--voice-name", help="with --clone-from-video: the new voice's name (default: the video's name)")
     p.add_argument("--consent", action="store_true", help="confirm the voice in the video is yours or you may clone it")
+    p.add_argument(
+        "--speakers",
+        action="store_true",
+        help="tell the speakers apart (S1, S2, ... in the speaker column) with the Base model's speaker encoder "
+        "(--model, default: the studio's Base model)",
+    )
     p.add_argument("--endpoint", help="hub mirror for downloading the models, e.g. https://hf-mirror.com")
     p.add_argument(
         "--no-vad", action="store_true", help="transcribe everything, not only the parts voice detection keeps"
@@ -65,6 +71,7 @@ def cmd_redub(args) -> int:
     from .cli import user_language
     from .redub import create_project
     from .settings import Settings
+    from .speakers import base_model_embedder
 
     out = Path(args.out)
     progress = TqdmProgress("redub")
@@ -82,6 +89,7 @@ def cmd_redub(args) -> int:
             keep_background=args.keep_background,
             clone_voice=(args.voice_name or Path(args.video).stem) if args.clone_from_video else None,
             consent=args.consent,
+            speakers=(lambda: base_model_embedder(args.model)) if args.speakers else None,
         )
     finally:
         progress.close()
@@ -103,7 +111,7 @@ def cmd_redub(args) -> int:
         for finding in getattr(cloned.report, "findings", ()):
             print(f"{finding.level}: {finding.message(user_language())}")
     for i, line in enumerate(project.lines[:20]):
-        print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.text[:60]}")
+        print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.speaker:<4} {line.text[:60]}")
     if len(project.lines) > 20:
         print(f"... {len(project.lines) - 20} more")
     if not args.generate:

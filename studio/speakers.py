@@ -103,11 +103,15 @@ def label_lines(
     return out
 
 
-def base_model_embedder(model: str | None = None, progress: ProgressFn = no_progress) -> Embedder:
-    """An :data:`Embedder` using the speaker encoder of the Base model ``model`` (default: the studio's)."""
-    from .models import ModelManager
+def base_model_embedder(model: str | None = None, progress: ProgressFn = no_progress, manager=None) -> Embedder:
+    """An :data:`Embedder` using the speaker encoder of the Base model ``model`` (default: the studio's).
 
-    manager = ModelManager()
+    ``manager`` is the :class:`studio.models.ModelManager` to load it with (a new one by default).
+    """
+    if manager is None:
+        from .models import ModelManager
+
+        manager = ModelManager()
     loaded = manager.get(model or manager.default_model("base"), "base", progress)
 
     def embed(samples: np.ndarray) -> np.ndarray:

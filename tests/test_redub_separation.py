@@ -6,12 +6,11 @@ resume, cancel, the mux's background mode, the consent gate and refusals, never 
 
 import json
 import struct
-import subprocess
 
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_fixtures import utterance
+from audio_fixtures import speech_video as make_speech_video
 
 import studio.cli
 from studio import redub_stems, separator
@@ -43,26 +42,10 @@ def tiny_separator(tmp_path_factory):
     return folder
 
 
-def _ffmpeg(*args):
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", *map(str, args)], check=True)
-
-
 @pytest.fixture(scope="module")
 def speech_video(tmp_path_factory):
     """4 s of test picture; sound: two stretches of synthetic speech over a quiet 220 Hz tone bed."""
-    folder = tmp_path_factory.mktemp("speechvideo")
-    sr = 24_000
-    voice, _ = utterance([("sil", 0.3), ("speech", 1.6), ("sil", 0.3), ("speech", 1.4), ("sil", 0.4)], sr=sr)
-    bed = 0.05 * np.sin(2 * np.pi * 220 * np.arange(len(voice)) / sr)
-    sf.write(folder / "sound.wav", (voice + bed).astype(np.float32), sr)
-    path = folder / "talk.mp4"
-    _ffmpeg(
-        "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10:duration=4", "-i", folder / "sound.wav",
-        "-shortest", "-pix_fmt", "yuv420p", "-c:a", "aac", path,
-    )  # fmt: skip
-    return path
+    return make_speech_video(tmp_path_factory.mktemp("speechvideo") / "talk.mp4")
 
 
 def test_the_test_separator_loads_through_the_real_loader_and_bad_folders_are_refused(tiny_separator, tmp_path):

@@ -6,6 +6,7 @@ resume, cancel, the mux's background mode, the consent gate and refusals, never 
 
 import json
 import struct
+import subprocess
 
 import numpy as np
 import pytest
@@ -191,3 +192,24 @@ def test_a_bad_separator_folder_is_refused_before_anything_is_written(speech_vid
     )  # fmt: skip
     assert code != 0 and "not a usable Demucs separation model" in err and not out.exists()
     assert len([row for row in err.splitlines() if row.startswith("error:")]) == 1
+
+
+def test_a_three_hour_video_is_refused_in_one_line_before_any_separation(tiny_asr, tiny_separator, run_cli, tmp_path):
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    part = tmp_path / "ten-minutes.mp4"
+    lavfi = ["-f", "lavfi", "-i", "color=c=black:s=16x16:r=1", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono"]
+    encode = ["-t", "600", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "8k", str(part)]
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", *lavfi, *encode], check=True, timeout=120)
+    listing = tmp_path / "parts.txt"
+    listing.write_text(f"file '{part}'\n" * 18, encoding="utf-8")
+    long = tmp_path / "three-hours.mp4"
+    concat = ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(long)]
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", *concat], check=True, timeout=120)
+    out = tmp_path / "out"
+    code, _, err = run_cli(
+        "redub", long, "--out", out, "--asr-model", tiny_asr, "--separator-model", tiny_separator, "--keep-background"
+    )
+    assert code == 2 and "3.0 hours long, over the 2-hour limit" in err, err
+    assert len([row for row in err.splitlines() if row.startswith("error:")]) == 1 and not out.exists()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import checkpoints
-from .errors import CheckpointError, InputError, NotFoundError
+from .errors import CheckpointError, InputError, NotFoundError, ResourceError
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import DEFAULT_SEPARATOR_MODEL, SEPARATOR_MODELS, ModelSpec, get_spec
 
@@ -242,6 +242,7 @@ class Separator:
         if _read(key_file) != key:
             shutil.rmtree(chunks, ignore_errors=True)
         chunks.mkdir(parents=True, exist_ok=True)
+        _check_disk(work, 4 * stat.st_size)  # the chunks of both stems, then both stems again
         key_file.write_text(json.dumps(key), encoding="utf-8")
         with sf.SoundFile(str(mix_path)) as src:
             rate, total = src.samplerate, src.frames
@@ -268,7 +269,8 @@ class Separator:
                 stems = self._separate_chunk(mix)
                 for name, stem in zip(names, stems, strict=True):
                     part = name.with_name(f".{name.name}")
-                    sf.write(str(part), stem[:, start - left : end - left].T, rate, subtype="FLOAT", format="WAV")
+                    piece = np.clip(stem[:, start - left : end - left].T, -1.0, 1.0)
+                    sf.write(str(part), piece, rate, subtype="PCM_16", format="WAV")
                     part.replace(name)
                 progress((i + 1) / count, f"separating {end / rate:.0f}/{total / rate:.0f} s")
         for stem, dest in (("voice", voice_path), ("background", background_path)):
@@ -281,6 +283,17 @@ class Separator:
         done_key.write_text(json.dumps(key), encoding="utf-8")
         shutil.rmtree(chunks, ignore_errors=True)
         return Separation(voice_path, background_path, resumed=resumed)
+
+
+def _check_disk(folder: Path, needed: int) -> None:
+    """A clear error, before any work, when ``folder``'s disk has less than ``needed`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise ResourceError(
+            zh=f"磁盘空间不足：分离人声和背景需要约 {needed / 1e9:.1f} GB，只剩 {free / 1e9:.1f} GB。请清理磁盘后重试。",
+            en=f"Not enough disk space: separating the voice and background needs about {needed / 1e9:.1f} GB, "
+            f"only {free / 1e9:.1f} GB is free. Free some space and retry.",
+        )
 
 
 def _fit_channels(mix, channels: int):

@@ -113,6 +113,41 @@ def test_background_mode_needs_the_background_track(speech_video, tmp_path):
     assert not (tmp_path / "out.mp4").exists()
 
 
+def _decoded(video, tmp_path):
+    import imageio_ffmpeg
+
+    wav = tmp_path / f"{video.stem}-decoded.wav"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(video), "-ar", "24000"]
+    subprocess.run([*command, str(wav)], check=True, timeout=60)
+    return sf.read(wav, dtype="float32", always_2d=True)[0][:, 0]  # the left channel
+
+
+def test_background_mode_lays_the_dub_over_the_background_not_over_the_original(speech_video, tmp_path):
+    sr, n = 24_000, 4 * 24_000
+    t = np.arange(n) / sr
+    dub = (0.2 * np.sin(2 * np.pi * 660 * t) * (t > 2.0)).astype(np.float32)  # the new voice: second half only
+    bed = (0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)  # the background: all along
+    sf.write(tmp_path / "dub.wav", dub, sr)
+    sf.write(tmp_path / "bed.wav", np.stack([bed, bed], axis=1), sr)
+    dest = mux(
+        speech_video, tmp_path / "dub.wav", tmp_path / "mixed.mp4", "background", background=tmp_path / "bed.wav"
+    )
+    heard = _decoded(dest, tmp_path)
+    assert len(heard) == pytest.approx(n, abs=0.1 * sr)
+
+    def level(signal, freq, a, b):  # amplitude of ``freq`` between a and b seconds
+        part = signal[int(a * sr) : int(b * sr)]
+        ref = np.exp(-2j * np.pi * freq * np.arange(len(part)) / sr)
+        return 2 * abs(np.dot(part, ref)) / len(part)
+
+    assert level(heard, 330, 0.5, 1.5) == pytest.approx(0.2, rel=0.2)  # the background at full level
+    assert level(heard, 330, 2.5, 3.5) == pytest.approx(0.2, rel=0.2)  # ... still under the new voice
+    # the mono dub is spread over both channels of the stereo mix (-3 dB each, as in the keep and duck mixes)
+    assert level(heard, 660, 2.5, 3.5) == pytest.approx(0.2 / np.sqrt(2), rel=0.2)
+    assert level(heard, 660, 0.5, 1.5) < 0.02
+    assert level(heard, 220, 0.5, 3.5) < 0.01  # the original's tone bed is gone with the original sound
+
+
 def test_clone_from_video_needs_consent_before_anything_is_written(speech_video, tiny_asr, run_cli, tmp_path):
     out = tmp_path / "out"
     code, _, err = run_cli("redub", speech_video, "--out", out, "--asr-model", tiny_asr, "--clone-from-video")

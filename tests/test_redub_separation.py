@@ -19,6 +19,7 @@ from studio.dubbing.mux import mux, probe_streams, video_seconds
 from studio.dubbing.project import Project
 from studio.errors import Cancelled, CheckpointError, InputError
 from studio.progress import CancelToken
+from studio.random_separator import SIG as RANDOM_SIG
 from studio.recogniser import Transcript
 from studio.voices import VoiceLibrary
 
@@ -68,6 +69,31 @@ def test_the_test_separator_loads_through_the_real_loader_and_bad_folders_are_re
     (evil / "abc.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
     with pytest.raises(CheckpointError, match=r"unsupported model class os\.system"):
         separator.validate(evil)
+
+
+def test_the_registry_separator_downloads_with_resume_from_the_hub_endpoint(tiny_separator, studio_home, monkeypatch):
+    from studio import checkpoints
+    from studio.registry import get_spec
+    from tests.fake_hub import FakeHub
+
+    monkeypatch.delenv("STUDIO_SEPARATOR_MODEL", raising=False)
+    spec = get_spec("htdemucs")
+    assert (tiny_separator / f"{RANDOM_SIG}.safetensors").stat().st_size > (1 << 20) + 1000
+    hub = FakeHub(tiny_separator, spec.repo_id)
+    try:
+        hub.cut_after = (1 << 20) + 1000  # the connection drops inside the safetensors file, after one 1 MiB block
+        with pytest.raises(Exception, match="download"):
+            separator.resolve("htdemucs", endpoint=hub.url)
+        reports = []
+        folder = separator.resolve("htdemucs", endpoint=hub.url, progress=lambda f, m: reports.append(f))
+    finally:
+        hub.close()
+    assert folder == checkpoints.local_dir(spec) and [r for _, r in hub.requests if r]  # resumed with Range
+    assert reports[-1] == 1.0 and separator.Separator(folder).sources == separator.Separator(tiny_separator).sources
+    monkeypatch.setattr(checkpoints, "download", lambda *a, **k: pytest.fail("must not download"))
+    assert separator.resolve(None) == folder  # found in the studio's models folder next time
+    with pytest.raises(InputError, match="not a separator"):
+        separator.resolve("whisper-small")
 
 
 def test_separation_runs_in_chunks_resumes_after_a_cancel_and_keeps_the_length(tiny_separator, tmp_path, monkeypatch):

@@ -139,6 +139,19 @@ def test_background_mode_needs_the_background_track(speech_video, tmp_path):
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_dub_with_the_background_mix_is_refused_before_generating_when_there_is_no_background(
+    speech_video, run_cli, tmp_path
+):
+    script = tmp_path / "script.txt"
+    script.write_text("你好。\n", encoding="utf-8")
+    out = tmp_path / "dub"
+    code, _, err = run_cli(
+        "dub", script, "--out", out, "--video", speech_video, "--mix", "background", "--voice", "design:x"
+    )
+    assert code == 2 and "needs the separated background track" in err, err
+    assert not list(out.rglob("*.wav"))
+
+
 def _decoded(video, tmp_path):
     import imageio_ffmpeg
 

@@ -160,6 +160,10 @@ def cmd_dub(args) -> int:
             zh, en = describe_marker(left)
             print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
     apply_arguments(project, args)
+    if args.video and args.mix == "background":
+        from .mux import check_background
+
+        check_background(project.folder / "redub" / "background.wav" if project.folder is not None else None)
     if args.video:
         from .mux import check_within_video
 
@@ -184,7 +188,9 @@ def cmd_dub(args) -> int:
 
         video = Path(args.video)
         dest = out / f"{video.stem}-dubbed{video.suffix or '.mp4'}"
-        background = project.folder / "redub" / "background.wav" if args.mix == "background" else None
+        background = (
+            project.folder / "redub" / "background.wav" if args.mix == "background" and project.folder else None
+        )
         outputs.video = mux(video, outputs.track_wav, dest, args.mix, background=background)
         print(outputs.video)
     print_summary(project, report, track, outputs, time.perf_counter() - started, lang)

@@ -58,6 +58,15 @@ def check_within_video(project, video: str | Path) -> None:
         check_line(dataclasses.replace(line), i, max_seconds=seconds + 0.5)
 
 
+def check_background(background: str | Path | None) -> None:
+    """Refuse mode ``background`` without the separated background track (before any work)."""
+    if background is None or not Path(background).is_file():
+        raise InputError(
+            zh="混音方式 background 需要分离出的背景声（先用 redub --keep-background 分离人声和背景）。",
+            en="Mix mode 'background' needs the separated background track (run redub --keep-background first).",
+        )
+
+
 def mux(
     video: str | Path,
     track: str | Path,
@@ -78,11 +87,8 @@ def mux(
         )
     if not video.is_file():
         raise NotFoundError(zh=f"找不到视频文件：{video.name}", en=f"Video file not found: {video.name}")
-    if mode == "background" and (background is None or not Path(background).is_file()):
-        raise InputError(
-            zh="混音方式 background 需要分离出的背景声（先用 redub --keep-background 分离人声和背景）。",
-            en="Mix mode 'background' needs the separated background track (run redub --keep-background first).",
-        )
+    if mode == "background":
+        check_background(background)
     has_video, has_audio = probe_streams(video)
     if not has_video:
         raise InputError(

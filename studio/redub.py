@@ -289,28 +289,24 @@ def create_project(
         if separator_dir is not None:
             separation = separate_video(video, work, separator_dir, fresh, progress, cancel)
         transcript, resumed = transcribe_cached(work, audio_path, key, model_dir, code, vad, progress, cancel)
-        if clone_voice is not None:
-            if separation is not None:
-                cloned = clone_from_video(
-                    video, separation.voice, transcript, clone_voice, consent, library, fallback=audio_path
-                )
-            else:
-                cloned = clone_from_video(video, audio_path, transcript, clone_voice, consent, library)
-            voice = cloned.name
+        exists = (folder / PROJECT_FILE).is_file()
+        project = project_from_transcript(transcript, video.stem, voice)
+        if not project.lines and not exists:
+            raise InputError(
+                zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
+                en=f"No speech was heard in {video.name}, so there are no lines to dub.",
+            )
+        if clone_voice is not None:  # after the refusals above: a refused run saves no voice
+            heard = separation.voice if separation is not None else audio_path
+            fallback = audio_path if separation is not None else None
+            cloned = clone_from_video(video, heard, transcript, clone_voice, consent, library, fallback=fallback)
+            project.settings.default_voice = cloned.name
     except InputError:
         if not existed:
             shutil.rmtree(created, ignore_errors=True)
         raise
-    if (folder / PROJECT_FILE).is_file():
+    if exists:
         return RedubResult(Project.load(folder), transcript, False, True, separation, cloned)
-    project = project_from_transcript(transcript, video.stem, voice)
-    if not project.lines:
-        if not existed:
-            shutil.rmtree(created, ignore_errors=True)
-        raise InputError(
-            zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
-            en=f"No speech was heard in {video.name}, so there are no lines to dub.",
-        )
     if speakers is not None:
         from .speakers import label_lines
 

@@ -479,6 +479,11 @@ def cmd_make_test_checkpoint(args) -> None:
 
         print(f"{build_random_recogniser(args.out_dir, args.seed)}  (random weights: its transcripts are noise)")
         return
+    if args.kind == "separator":
+        from .random_separator import build_random_separator
+
+        print(f"{build_random_separator(args.out_dir, args.seed)}  (random weights: its stems are noise)")
+        return
     from .random_checkpoint import build_random_checkpoint
 
     path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
@@ -585,7 +590,7 @@ def _add_doctor(sub) -> None:
 def _add_make_test_checkpoint(sub) -> None:
     p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
     p.add_argument("out_dir")
-    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design", "asr"])
+    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design", "asr", "separator"])
     p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

@@ -134,6 +134,11 @@ class ModelManager:
                 zh=f"{spec.id} 是语音识别模型，不能生成语音；请选择一个 Base、CustomVoice 或 VoiceDesign 模型。",
                 en=f"{spec.id} is a speech recogniser and cannot speak; choose a Base, CustomVoice or VoiceDesign model.",
             )
+        if spec.kind == "separator":
+            raise ModelMismatchError(
+                zh=f"{spec.id} 是人声/伴奏分离模型，不能生成语音；请选择一个 Base、CustomVoice 或 VoiceDesign 模型。",
+                en=f"{spec.id} separates voice from music and cannot speak; choose a Base, CustomVoice or VoiceDesign model.",
+            )
         if spec.kind == "tokenizer":
             raise ModelMismatchError(
                 zh="12Hz 分词器不能单独生成语音，请选择一个 Base、CustomVoice 或 VoiceDesign 模型。",

@@ -7,6 +7,9 @@ Stages, each cached in the project folder so a cancelled or crashed run resumes:
 2. transcribe it with sentence and word times (``redub/transcript.json``; while it
    runs, ``redub/transcript.partial.json`` keeps the sentences done so far and a
    resumed run starts after the last one);
+   With a separator (``keep_background``), the sound is also split into
+   ``redub/voice.wav`` and ``redub/background.wav`` (:mod:`studio.redub_stems`),
+   and ``clone_voice`` saves the cleanest window of the (separated) voice as a voice;
 3. write ``project.json``: one line per sentence with its start, end and text, in
    the format the Dubbing tab and ``python -m studio dub`` open. A project that
    already exists is never overwritten, so the creator's edits survive a rerun.
@@ -29,10 +32,12 @@ from .dubbing.project import PROJECT_FILE, DubSettings, Line, Project, parse_voi
 from .errors import InputError, NotFoundError, StorageError
 from .progress import CancelToken, ProgressFn, no_progress
 from .recogniser import Segment, Transcript
+from .redub_stems import ClonedVoice, clone_from_video, consent_error, separate_video
+from .separator import Separation
 
 MAX_SECONDS = 2 * 3600  #: longest video accepted (its 16 kHz sound is ~460 MB in memory)
 WORK_DIR = "redub"
-_CODE_TO_LANGUAGE = {
+CODE_TO_LANGUAGE = {
     "zh": "Chinese",
     "yue": "Chinese",
     "en": "English",
@@ -56,6 +61,8 @@ class RedubResult:
     transcript: Transcript
     created: bool  #: False when an existing project was kept as it was
     resumed: bool  #: the transcript (or part of it) came from an earlier run
+    separation: Separation | None = None  #: the voice and background stems, when separated
+    cloned: ClonedVoice | None = None  #: the voice cloned from the video, when asked
 
 
 def _ffmpeg() -> str:
@@ -98,16 +105,16 @@ def check_video(video: str | Path) -> float:
     return seconds
 
 
-def extract_audio(video: Path, dest: Path) -> Path:
-    """Write ``video``'s first sound stream to ``dest`` as 16 kHz mono WAV (atomically)."""
+def extract_audio(video: Path, dest: Path, rate: int = recogniser.SAMPLE_RATE, channels: int = 1) -> Path:
+    """Write ``video``'s first sound stream to ``dest`` as ``rate`` Hz WAV (16 kHz mono by default; atomically)."""
     with atomic.replacing(dest, suffix=".wav") as tmp:
-        _extract(video, tmp)
+        _extract(video, tmp, rate, channels)
     return dest
 
 
-def _extract(video: Path, tmp: Path) -> None:
+def _extract(video: Path, tmp: Path, rate: int, channels: int) -> None:
     command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-map", "0:a:0", "-vn"]
-    command += ["-ac", "1", "-ar", str(recogniser.SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)]
+    command += ["-ac", str(channels), "-ar", str(rate), "-c:a", "pcm_s16le", str(tmp)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size <= 44:
         raise InputError(
@@ -212,7 +219,7 @@ def project_from_transcript(transcript: Transcript, name: str, voice: str | None
         Line(id=f"l{i + 1:03d}", text=segment.text, start=segment.start, end=segment.end)
         for i, segment in enumerate(s for s in transcript.segments if s.text.strip() and s.end > s.start)
     ]
-    settings = DubSettings(language=_CODE_TO_LANGUAGE.get(transcript.language, "Auto"))
+    settings = DubSettings(language=CODE_TO_LANGUAGE.get(transcript.language, "Auto"))
     if voice:
         parse_voice(voice)
         settings.default_voice = voice
@@ -229,41 +236,85 @@ def create_project(
     endpoint: str | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    separator_model: str | None = None,
+    keep_background: bool = False,
+    clone_voice: str | None = None,
+    consent: bool = False,
+    library=None,
+    speakers=None,
 ) -> RedubResult:
-    """Turn ``video`` into a dubbing project in ``folder`` (see the module docstring); resumes earlier runs."""
+    """Turn ``video`` into a dubbing project in ``folder`` (see the module docstring); resumes earlier runs.
+
+    ``keep_background`` (or a ``separator_model``) separates voice and background; ``clone_voice`` names the
+    voice cloned from the video (``consent`` must be True), which becomes the project's default voice.
+    ``speakers`` (a function returning a :data:`studio.speakers.Embedder`, called only when the lines are
+    made) labels each line with its speaker.
+    """
     video, folder = Path(video), Path(folder)
     code = recogniser.language_code(language)
     if voice:
         parse_voice(voice)
+    if clone_voice is not None:
+        from .voices import validate_name
+
+        if voice:
+            raise InputError(
+                zh="--voice 和 --clone-from-video 只能选一个。", en="Choose either --voice or --clone-from-video."
+            )
+        if consent is not True:
+            raise consent_error()
+        clone_voice = validate_name(clone_voice)
     check_video(video)
     model_dir = recogniser.resolve(model, endpoint=endpoint, progress=progress, cancel=cancel)
+    separator_dir = None
+    if keep_background or separator_model:
+        from . import separator
+
+        separator_dir = separator.resolve(separator_model, endpoint=endpoint, progress=progress, cancel=cancel)
     created = folder  # the outermost folder this run creates: removed again when the run is refused
     while not created.parent.exists():
         created = created.parent
     existed = folder.exists()
     work = folder / WORK_DIR
     key = _source_key(video, code, model_dir, vad)
+    separation = cloned = None
     try:
         audio_path = work / "audio.wav"
-        if _read_json(work / "source.json") != key or not audio_path.is_file():
+        fresh = _read_json(work / "source.json") != key or not audio_path.is_file()
+        if fresh:
             progress(0.0, f"extracting the sound of {video.name}")
             extract_audio(video, audio_path)
             write_text_atomic(work / "source.json", json.dumps(key))
+        if separator_dir is not None:
+            separation = separate_video(video, work, separator_dir, fresh, progress, cancel)
         transcript, resumed = transcribe_cached(work, audio_path, key, model_dir, code, vad, progress, cancel)
+        exists = (folder / PROJECT_FILE).is_file()
+        project = project_from_transcript(transcript, video.stem, voice)
+        if not project.lines and not exists:
+            raise InputError(
+                zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
+                en=f"No speech was heard in {video.name}, so there are no lines to dub.",
+            )
+        if clone_voice is not None:  # after the refusals above: a refused run saves no voice
+            heard = separation.voice if separation is not None else audio_path
+            fallback = audio_path if separation is not None else None
+            cloned = clone_from_video(video, heard, transcript, clone_voice, consent, library, fallback=fallback)
+            project.settings.default_voice = cloned.name
     except InputError:
         if not existed:
             shutil.rmtree(created, ignore_errors=True)
         raise
-    if (folder / PROJECT_FILE).is_file():
-        return RedubResult(Project.load(folder), transcript, created=False, resumed=True)
-    project = project_from_transcript(transcript, video.stem, voice)
-    if not project.lines:
-        if not existed:
-            shutil.rmtree(created, ignore_errors=True)
-        raise InputError(
-            zh=f"在 {video.name} 里没有听到说话，无法生成台词。",
-            en=f"No speech was heard in {video.name}, so there are no lines to dub.",
-        )
+    if exists:
+        return RedubResult(Project.load(folder), transcript, False, True, separation, cloned)
+    if speakers is not None:
+        from .speakers import label_lines
+
+        heard = separation.voice if separation is not None else work / "audio.wav"
+        spans = [(line.start, line.end) for line in project.lines]
+        for line, label in zip(
+            project.lines, label_lines(spans, heard, speakers(), progress=progress, cancel=cancel), strict=True
+        ):
+            line.speaker = label
     project.save(folder)
     progress(1.0, f"{len(project.lines)} lines")
-    return RedubResult(project, transcript, created=True, resumed=resumed)
+    return RedubResult(project, transcript, True, resumed, separation, cloned)

@@ -26,7 +26,29 @@ def add_redub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--asr-model", help="speech recogniser: a registry id (whisper-small, ...) or a faster-whisper model folder"
     )
-    p.add_argument("--endpoint", help="hub mirror for downloading the recogniser, e.g. https://hf-mirror.com")
+    p.add_argument(
+        "--separator-model", help="voice/background separator: a registry id (htdemucs) or a Demucs model folder"
+    )
+    p.add_argument(
+        "--keep-background",
+        action="store_true",
+        help="separate the voice from the music and effects (OUT/project/redub/background.wav); --generate then mixes the new "
+        "voice over the background",
+    )
+    p.add_argument(
+        "--clone-from-video",
+        action="store_true",
+        help="save the cleanest 3-10 s of the (separated) voice as a voice and dub with it (needs --consent)",
+    )
+    p.add_argument("--voice-name", help="with --clone-from-video: the new voice's name (default: the video's name)")
+    p.add_argument("--consent", action="store_true", help="confirm the voice in the video is yours or you may clone it")
+    p.add_argument(
+        "--speakers",
+        action="store_true",
+        help="tell the speakers apart (S1, S2, ... in the speaker column) with the Base model's speaker encoder "
+        "(--model, default: the studio's Base model)",
+    )
+    p.add_argument("--endpoint", help="hub mirror for downloading the models, e.g. https://hf-mirror.com")
     p.add_argument(
         "--no-vad", action="store_true", help="transcribe everything, not only the parts voice detection keeps"
     )
@@ -35,15 +57,21 @@ def add_redub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--custom-model", help="with --generate: model for preset speakers")
     p.add_argument("--design-model", help="with --generate: model for designed voices")
     p.add_argument("--max-new-tokens", type=int, help="with --generate: cap on model steps for each segment")
-    p.add_argument("--mix", choices=["duck", "keep", "replace"], default="duck", help="with --generate: original audio")
+    p.add_argument(
+        "--mix",
+        choices=["duck", "keep", "replace", "background"],
+        help="with --generate: original audio (default: background with --keep-background, else duck)",
+    )
     p.set_defaults(func=cmd_redub)
     return p
 
 
 def cmd_redub(args) -> int:
     """Run the ``redub`` subcommand."""
+    from .cli import user_language
     from .redub import create_project
     from .settings import Settings
+    from .speakers import base_model_embedder
 
     out = Path(args.out)
     progress = TqdmProgress("redub")
@@ -57,6 +85,11 @@ def cmd_redub(args) -> int:
             vad=not args.no_vad,
             endpoint=args.endpoint or Settings.load().endpoint or None,
             progress=progress,
+            separator_model=args.separator_model,
+            keep_background=args.keep_background,
+            clone_voice=(args.voice_name or Path(args.video).stem) if args.clone_from_video else None,
+            consent=args.consent,
+            speakers=(lambda: base_model_embedder(args.model)) if args.speakers else None,
         )
     finally:
         progress.close()
@@ -67,8 +100,18 @@ def cmd_redub(args) -> int:
         f"heard {len(result.transcript.segments)} sentences in {result.transcript.duration:.1f} s "
         f"(language {result.transcript.language or '?'}); {len(project.lines)} lines"
     )
+    if result.separation is not None:
+        print(f"voice: {result.separation.voice}")
+        print(f"background: {result.separation.background}")
+    if result.cloned is not None:
+        cloned = result.cloned
+        source = "separated voice" if cloned.used == "voice" and result.separation else "original sound"
+        where = "kept from an earlier run" if cloned.reused else f"{source} {cloned.span[0]:.2f}-{cloned.span[1]:.2f} s"
+        print(f"cloned voice: {cloned.name} ({where}) {cloned.transcript[:60]}")
+        for finding in getattr(cloned.report, "findings", ()):
+            print(f"{finding.level}: {finding.message(user_language())}")
     for i, line in enumerate(project.lines[:20]):
-        print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.text[:60]}")
+        print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.speaker:<4} {line.text[:60]}")
     if len(project.lines) > 20:
         print(f"... {len(project.lines) - 20} more")
     if not args.generate:
@@ -76,7 +119,8 @@ def cmd_redub(args) -> int:
         return 0
     from .cli import build_parser
 
-    dub = ["dub", str(project.folder), "--out", str(out), "--video", str(args.video), "--mix", args.mix]
+    mix = args.mix or ("background" if result.separation is not None else "duck")
+    dub = ["dub", str(project.folder), "--out", str(out), "--video", str(args.video), "--mix", mix]
     for flag, value in (
         ("--model", args.model),
         ("--custom-model", args.custom_model),

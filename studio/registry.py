@@ -13,7 +13,7 @@ class ModelSpec:
 
     id: str  #: short id used on the command line and in settings
     repo_id: str  #: Hugging Face repository
-    kind: str  #: base | custom_voice | voice_design | tokenizer | asr
+    kind: str  #: base | custom_voice | voice_design | tokenizer | asr | separator
     size: str  #: 0.6b | 1.7b | "" for the tokenizer
     download_gb: float  #: approximate download size
     memory_gb: float  #: approximate memory for bf16 inference (GPU or RAM)
@@ -39,7 +39,10 @@ ASR_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("whisper-large-v3", "Systran/faster-whisper-large-v3", "asr", "large-v3", 3.1, 4.0),
 )
 DEFAULT_ASR_MODEL = "whisper-small"
-ALL_SPECS: tuple[ModelSpec, ...] = (*MODELS, TOKENIZER, *ASR_MODELS)
+#: Voice/background separators (Demucs v4 hybrid transformer, safetensors export), for re-dubbing with the music kept.
+SEPARATOR_MODELS: tuple[ModelSpec, ...] = (ModelSpec("htdemucs", "adefossez/HTDemucs", "separator", "", 0.2, 1.5),)
+DEFAULT_SEPARATOR_MODEL = "htdemucs"
+ALL_SPECS: tuple[ModelSpec, ...] = (*MODELS, TOKENIZER, *ASR_MODELS, *SEPARATOR_MODELS)
 
 DEFAULT_MODEL = {"base": "0.6b-base", "custom_voice": "1.7b-custom", "voice_design": "1.7b-design"}
 

@@ -101,3 +101,21 @@ def write_wav(path: Path, samples: np.ndarray, sr: int, subtype: str = "PCM_16")
     """Write a test WAV (mono or ``(frames, channels)``)."""
     sf.write(str(path), samples, sr, subtype=subtype)
     return path
+
+
+def speech_video(path: Path, seconds: float = 4.0) -> Path:
+    """A test video: picture, and two stretches of synthetic speech over a quiet 220 Hz tone bed (ffmpeg)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    sr = 24_000
+    rest = max(0.1, seconds - 4.0)
+    voice, _ = utterance([("sil", 0.3), ("speech", 1.6), ("sil", 0.3), ("speech", 1.4), ("sil", 0.4 + rest)], sr=sr)
+    bed = 0.05 * np.sin(2 * np.pi * 220 * np.arange(len(voice)) / sr)
+    sound = path.with_suffix(".wav")
+    sf.write(sound, (voice + bed).astype(np.float32), sr)
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i"]
+    command += [f"testsrc=size=64x64:rate=10:duration={seconds}", "-i", str(sound)]
+    subprocess.run([*command, "-shortest", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)], check=True, timeout=120)
+    return path

@@ -62,3 +62,22 @@ def test_bad_requests_are_refused_before_any_work(url, video, tmp_path):
     assert status["status"] == "failed" and "cannot be read" in status["error"]["message"]
     assert httpx.get(f"{url}/api/dubbing/projects/broken", timeout=30).status_code == 404
     assert httpx.get(f"{url}/api/dubbing/redub/nope", timeout=30).status_code == 404
+
+
+def test_keep_background_separates_the_uploaded_video_with_the_servers_separator(
+    url, video, tmp_path, tmp_path_factory, monkeypatch
+):
+    from studio.random_separator import build_random_separator
+
+    # the server's separator, chosen by whoever runs it (a request never names a folder)
+    monkeypatch.setenv("STUDIO_SEPARATOR_MODEL", str(build_random_separator(tmp_path / "separator")))
+    r = upload(url, video, name="with-music", language="zh", vad="false", keep_background="true")
+    assert r.status_code == 202, r.text
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "done" and status["background"] is True, status
+    found = list(tmp_path_factory.getbasetemp().glob("redub-projects[0-9]*/with-music/redub/background.wav"))
+    assert len(found) == 1, found
+    import soundfile as sf
+
+    info = sf.info(str(found[0]))
+    assert info.samplerate == 44100 and abs(info.frames / info.samplerate - 2.0) < 0.1

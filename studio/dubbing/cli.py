@@ -46,7 +46,12 @@ def add_dub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lines", help="only these line numbers, e.g. 1,3-5")
     p.add_argument("--force", action="store_true", help="make new takes even for unchanged lines")
     p.add_argument("--video", help="also mux the track into a copy of this video")
-    p.add_argument("--mix", choices=["duck", "keep", "replace"], default="duck", help="original audio (with --video)")
+    p.add_argument(
+        "--mix",
+        choices=["duck", "keep", "replace", "background"],
+        default="duck",
+        help="original audio (with --video); background: the project's separated background (redub --keep-background)",
+    )
     p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="override the device")
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
     p.set_defaults(func=cmd_dub)
@@ -155,6 +160,10 @@ def cmd_dub(args) -> int:
             zh, en = describe_marker(left)
             print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
     apply_arguments(project, args)
+    if args.video and args.mix == "background":
+        from .mux import check_background
+
+        check_background(project.folder / "redub" / "background.wav" if project.folder is not None else None)
     if args.video:
         from .mux import check_within_video
 
@@ -178,7 +187,11 @@ def cmd_dub(args) -> int:
         from .mux import mux
 
         video = Path(args.video)
-        outputs.video = mux(video, outputs.track_wav, out / f"{video.stem}-dubbed{video.suffix or '.mp4'}", args.mix)
+        dest = out / f"{video.stem}-dubbed{video.suffix or '.mp4'}"
+        background = (
+            project.folder / "redub" / "background.wav" if args.mix == "background" and project.folder else None
+        )
+        outputs.video = mux(video, outputs.track_wav, dest, args.mix, background=background)
         print(outputs.video)
     print_summary(project, report, track, outputs, time.perf_counter() - started, lang)
     if built.missing:

@@ -2,7 +2,10 @@
 
 Modes: ``replace`` drops the original audio; ``keep`` mixes it under the dub
 at full level; ``duck`` lowers it by ``duck_db`` under the dub (constant, so
-music and effects stay audible but never compete with the voice).
+music and effects stay audible but never compete with the voice); ``background``
+puts the dub over a separated background track (the original's music and
+effects with its voice removed, see :mod:`studio.separator`) at full level,
+mixed the same way as ``keep``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from .. import atomic
 from ..errors import InputError, NotFoundError, StorageError
 
-MUX_MODES = ("replace", "keep", "duck")
+MUX_MODES = ("replace", "keep", "duck", "background")
 
 
 def _ffmpeg() -> str:
@@ -56,8 +59,27 @@ def check_within_video(project, video: str | Path) -> None:
         check_line(dataclasses.replace(line), i, max_seconds=seconds + 0.5)
 
 
-def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duck", duck_db: float = -14.0) -> Path:
-    """Write ``dest``: ``video``'s picture with ``track`` as its sound (see the module docstring for ``mode``)."""
+def check_background(background: str | Path | None) -> None:
+    """Refuse mode ``background`` without the separated background track (before any work)."""
+    if background is None or not Path(background).is_file():
+        raise InputError(
+            zh="混音方式 background 需要分离出的背景声（先用 redub --keep-background 分离人声和背景）。",
+            en="Mix mode 'background' needs the separated background track (run redub --keep-background first).",
+        )
+
+
+def mux(
+    video: str | Path,
+    track: str | Path,
+    dest: str | Path,
+    mode: str = "duck",
+    duck_db: float = -14.0,
+    background: str | Path | None = None,
+) -> Path:
+    """Write ``dest``: ``video``'s picture with ``track`` as its sound (see the module docstring for ``mode``).
+
+    ``background`` (the separated music and effects) is required by, and only used by, mode ``background``.
+    """
     video, track, dest = Path(video), Path(track), Path(dest)
     if mode not in MUX_MODES:
         raise InputError(
@@ -66,6 +88,8 @@ def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duc
         )
     if not video.is_file():
         raise NotFoundError(zh=f"找不到视频文件：{video.name}", en=f"Video file not found: {video.name}")
+    if mode == "background":
+        check_background(background)
     has_video, has_audio = probe_streams(video)
     if not has_video:
         raise InputError(
@@ -73,7 +97,11 @@ def mux(video: str | Path, track: str | Path, dest: str | Path, mode: str = "duc
             en=f"{video.name} is not a video (it has no picture). Choose an mp4, mov, mkv or similar video.",
         )
     command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-i", str(track)]
-    if mode == "replace" or not has_audio:
+    if mode == "background":
+        command += ["-i", str(background)]
+        graph = "[2:a:0]volume=1.0[bed];[bed][1:a:0]amix=inputs=2:duration=longest:normalize=0[mix]"
+        command += ["-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]", "-shortest"]
+    elif mode == "replace" or not has_audio:
         command += ["-map", "0:v:0", "-map", "1:a:0"]
     else:
         gain = "1.0" if mode == "keep" else f"{10 ** (duck_db / 20):.4f}"

@@ -25,6 +25,7 @@ from .common import UiContext, audio_output, escape_md, show_last_error, user_er
 from .dubbing_jobs import job_text, project_status, stop_project
 from .i18n import t
 from .i18n_tables import columns
+from .redub_panel import build_redub_panel
 
 _HEADERS = [
     "#",
@@ -165,6 +166,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             ),
             label="dub_import",
         )
+    build_redub_panel(ctx, lang_state, folder, _folder)  # "Re-dub a video": writes the project in this folder
     table = ctx.loc(
         gr.Dataframe(
             headers=columns(_COLUMNS, "zh"),

@@ -35,6 +35,43 @@ COLUMN_STRINGS: dict[str, tuple[str, str]] = {
     "col_star": ("★", "★"),
 }
 
+#: The Dubbing tab's "Re-dub a video" panel (:mod:`studio.ui.redub_panel`).
+REDUB_STRINGS: dict[str, tuple[str, str]] = {
+    "redub_title": ("从视频配音", "Re-dub a video"),
+    "redub_intro": (
+        "上传一段视频：识别出带时间的台词，写入上面的项目文件夹（已有的项目不会被覆盖）。完成后点“打开 / 新建”编辑台词，再生成。",
+        "Upload a video: its speech becomes timed lines in the project folder above (an existing project is never "
+        "overwritten). Then click Open / new to edit the lines, and generate.",
+    ),
+    "redub_video": ("视频", "Video"),
+    "redub_language": ("视频里说的语言（Auto 为自动识别）", "Language spoken (Auto: detect)"),
+    "redub_keep_background": ("保留背景音乐和音效（分离人声）", "Keep the music and effects (separate the voice)"),
+    "redub_clone": ("从视频克隆说话人的声音", "Clone the speaker's voice from the video"),
+    "redub_consent": (
+        "我确认这是我的声音，或声音主人已明确同意被克隆",
+        "I confirm this is my voice, or its owner has explicitly agreed to its cloning",
+    ),
+    "redub_speakers": (
+        "区分说话人（用 Base 模型的声纹）",
+        "Tell the speakers apart (the Base model's speaker encoder)",
+    ),
+    "redub_start": ("识别视频", "Transcribe the video"),
+    "redub_no_video": ("请先上传视频。", "Upload a video first."),
+    "redub_done": (
+        "已识别 {lines} 行，写入 {path}。点“打开 / 新建”编辑。",
+        "{lines} lines written to {path}. Click Open / new to edit them.",
+    ),
+    "redub_kept": ("项目已存在，保持原样：{path}。", "The project exists already and was kept as it is: {path}."),
+    "redub_background": (
+        "背景音已分离：合成视频时选 `background` 方式，新配音会叠在背景音上。",
+        "Background separated: mux the video with mode `background` to put the new voice over it.",
+    ),
+    "redub_cloned": (
+        "已从视频克隆声音“{name}”，设为默认声音。",
+        "Cloned the voice '{name}' from the video; it is the default voice.",
+    ),
+}
+
 
 def columns(keys: tuple[str, ...], lang: str) -> list[str]:
     """The headers ``keys`` in ``lang``."""

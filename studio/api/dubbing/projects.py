@@ -497,6 +497,7 @@ def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str
             if video.stat().st_size == 0:
                 raise InputError(zh="上传的视频是空的。", en="The uploaded video is empty.", param="file")
             ext = suffix if suffix in VIDEO_SUFFIXES else ".mp4" if not suffix else ".mkv"
-            return mux(video, track, outputs / f"{stem}-dubbed{ext}", mix, duck_db)
+            background = project.folder / "redub" / "background.wav" if mix == "background" else None
+            return mux(video, track, outputs / f"{stem}-dubbed{ext}", mix, duck_db, background)
         finally:
             shutil.rmtree(area, ignore_errors=True)

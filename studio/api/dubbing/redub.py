@@ -45,6 +45,7 @@ class RedubJob:
     progress: float = 0.0
     message: str = ""
     lines: int = 0
+    background: bool = False  #: separate voice and background (then mux with mix=background)
     error: StudioError | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
 
@@ -57,6 +58,7 @@ class RedubJob:
             "progress": round(self.progress, 3),
             "message": self.message,
             "lines": self.lines,
+            "background": self.background,
             "error": self.error.to_dict(lang) if self.error is not None else None,
             "url": f"/api/dubbing/redub/{self.id}",
             "project_url": f"/api/dubbing/projects/{self.project}" if self.status == "done" else None,
@@ -114,6 +116,7 @@ class RedubJobs:
                         endpoint=Settings.load().endpoint or None,
                         progress=report,
                         cancel=job.cancel,
+                        keep_background=job.background,
                     )
             job.lines, job.progress, job.status = len(result.project.lines), 1.0, "done"
         except StudioError as exc:
@@ -159,6 +162,13 @@ async def start_redub(
         str | None, Form(description="registry recogniser: whisper-small, whisper-medium, ...")
     ] = None,
     vad: Annotated[bool, Form(description="skip music and silence before transcribing (voice detection)")] = True,
+    keep_background: Annotated[
+        bool,
+        Form(
+            description="also separate the voice from the music and effects (the server's separator), so the "
+            "project's video can be muxed with mix=background"
+        ),
+    ] = False,
 ) -> JSONResponse:
     """Upload a video; its speech becomes the project ``name`` with one timed line per sentence. 202 with the job;
     poll ``GET /api/dubbing/redub/{id}``. 409 when the project exists already."""
@@ -195,7 +205,7 @@ async def start_redub(
         video = area / f"video{suffix}"
         with video.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
-        job = RedubJob(id=uuid.uuid4().hex[:12], project=folder.name, video=video)
+        job = RedubJob(id=uuid.uuid4().hex[:12], project=folder.name, video=video, background=keep_background)
         try:
             _registry(request).submit(ctx, job, language, voice, (asr_model or "").strip() or None, vad)
         except StudioError:

@@ -456,7 +456,7 @@ class Deleted(BaseModel):
 
 
 class MuxResult(OutputFile):
-    mix: str = Field(description="duck | keep | replace")
+    mix: str = Field(description="duck | keep | replace | background")
 
 
 @router.patch("/projects/{name}", summary="change a project's voices and settings")
@@ -546,7 +546,11 @@ async def mux_video(
     name: str,
     file: Annotated[UploadFile, File(description="the video (mp4, mov, mkv, ...); up to the server's body limit")],
     mix: Annotated[
-        str, Form(description="original audio: duck (lowered under the dub), keep (full level), replace (dropped)")
+        str,
+        Form(
+            description="original audio: duck (lowered under the dub), keep (full level), replace (dropped), "
+            "background (the separated music and effects of a re-dub with the background kept)"
+        ),
     ] = "duck",
     duck_db: Annotated[float, Form(ge=-60.0, le=0.0, description="duck: how far the original is lowered, dB")] = -14.0,
 ) -> MuxResult:

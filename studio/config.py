@@ -21,6 +21,7 @@ arguments (:class:`RemoteChoice`), never by rewriting the environment.
 ``STUDIO_ACCEL``               the exact accelerations (on/off; default on)
 ``STUDIO_INT8``                the approximate int8 talker (on/off; default off)
 ``STUDIO_ASR_MODEL``           a speech recogniser folder to use instead of the downloaded ones
+``STUDIO_SEPARATOR_MODEL``     a voice/background separator folder to use instead of the downloaded ones
 ``STUDIO_SPACE``               ``1``: Space mode (set by ``app.py --space``)
 ``STUDIO_SESSIONS_DIR``        Space mode: where visitors' session folders live
 ``STUDIO_SPACE_MAX_TEXT``      Space mode: characters of text per generation
@@ -52,6 +53,7 @@ VARIABLES: dict[str, str] = {
     "STUDIO_ACCEL": "exact accelerations on/off",
     "STUDIO_INT8": "approximate int8 talker on/off",
     "STUDIO_ASR_MODEL": "speech recogniser folder",
+    "STUDIO_SEPARATOR_MODEL": "voice/background separator folder",
     "STUDIO_SPACE": "1 = Space mode",
     "STUDIO_SESSIONS_DIR": "Space mode: session folders",
     "STUDIO_SPACE_MAX_TEXT": "Space mode: characters per generation",
@@ -198,6 +200,11 @@ def threads() -> int:
 def asr_model() -> str:
     """``STUDIO_ASR_MODEL``: a recogniser folder ("" = the downloaded ones)."""
     return text("STUDIO_ASR_MODEL")
+
+
+def separator_model() -> str:
+    """``STUDIO_SEPARATOR_MODEL``: a separator folder ("" = the downloaded ones)."""
+    return text("STUDIO_SEPARATOR_MODEL")
 
 
 def space_mode() -> bool:

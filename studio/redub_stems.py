@@ -40,7 +40,7 @@ def separate_video(
 
     ``fresh_sound``: the video changed since the cached sound was made, so ``mix.wav`` is made again.
     """
-    from .redub import extract_audio
+    from .video_sound import extract_audio
 
     model = separator.get(model_dir)
     mix = work / "mix.wav"
@@ -111,7 +111,7 @@ def clone_from_video(
         # the separated voice can come out too thin for speech detection; the original sound still has it
         prepared, used = prepare_reference(fallback), "original"
     text = window_text(transcript, prepared.source_span)
-    from .redub import CODE_TO_LANGUAGE
+    from .video_sound import CODE_TO_LANGUAGE
 
     language = CODE_TO_LANGUAGE.get(transcript.language, "auto")
     voice = lib.create(name, prepared, text, language=language, consent=True, source=source)

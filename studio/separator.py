@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import atomic, checkpoints
+from . import atomic, checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError, ResourceError
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import DEFAULT_SEPARATOR_MODEL, SEPARATOR_MODELS, ModelSpec, get_spec
@@ -129,7 +129,7 @@ def resolve(
     """The separator folder for ``model`` (registry id, folder, or None for the default), downloading if needed."""
     if model and (os.sep in model or "/" in model or Path(model).expanduser().is_dir()):
         return validate(model)
-    named = os.environ.get("STUDIO_SEPARATOR_MODEL", "").strip()
+    named = config.separator_model()
     if not model and named:
         return validate(named)
     spec = get_spec(model or DEFAULT_SEPARATOR_MODEL)

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 import studio.cli
-from studio import recogniser, redub
+from studio import recogniser, redub, video_sound
 from studio.dubbing.project import Project
 from studio.errors import Cancelled, InputError
 from studio.progress import CancelToken
@@ -122,7 +122,7 @@ def test_bad_videos_are_refused_in_one_line_and_nothing_is_written(tmp_path, tin
         assert code == 2 and message in err, err
         assert len([row for row in err.splitlines() if row.startswith("error:")]) == 1  # the bar may precede it
         assert not out.exists()
-    monkeypatch.setattr(redub, "MAX_SECONDS", 1)
+    monkeypatch.setattr(video_sound, "MAX_SECONDS", 1)
     with pytest.raises(InputError, match="hours long"):
         redub.create_project(tone, tmp_path / "long", model=str(tiny_asr))
     assert not (tmp_path / "long").exists()

@@ -7,6 +7,7 @@ import logging
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 
@@ -14,6 +15,7 @@ from .. import space
 from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError
+from ..finetune.library import trained_choices
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
 from .common import (
@@ -51,6 +53,8 @@ def model_choices(kind: str) -> list[tuple[str, str]]:
     env = os.environ.get("STUDIO_MODEL", "").strip()
     if env and spec_for(env) is None:
         choices.insert(0, (env, env))
+    if kind == "custom_voice":  # voices trained in the Train tab speak with their own checkpoints
+        choices += [(f"{name} · {Path(model).name}", model) for name, model, _ in trained_choices()]
     return choices
 
 
@@ -369,7 +373,8 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
 def _speaker_choices(lang: str) -> list[tuple[str, str]]:
     """Preset speakers with their description in ``lang`` (the registry writes "中文 / English")."""
     side = 0 if lang == "zh" else 1
-    return [(f"{n} · {d.split(' / ')[side] if ' / ' in d else d}", n) for n, _, d in SPEAKERS]
+    presets = [(f"{n} · {d.split(' / ')[side] if ' / ' in d else d}", n) for n, _, d in SPEAKERS]
+    return presets + [(f"{speaker} · {t('tab_train', lang)}", speaker) for _, _, speaker in trained_choices()]
 
 
 def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:

@@ -153,6 +153,7 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         ab_epoch = ctx.loc(
             gr.Number(1, precision=0, minimum=1, label=t("train_ab_epoch", "zh")), label="train_ab_epoch"
         )
+        ab_play = ctx.loc(gr.Button(t("dub_play", "zh"), size="sm"), value="dub_play")
         ab_trained = ctx.loc(gr.Audio(label=t("train_ab_trained", "zh"), interactive=False), label="train_ab_trained")
         ab_zero = ctx.loc(gr.Audio(label=t("train_ab_zero", "zh"), interactive=False), label="train_ab_zero")
 
@@ -257,4 +258,4 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         )
 
     ab_epoch.change(do_ab, [session, ab_epoch], [ab_trained, ab_zero], api_visibility="private")
-    report.change(do_ab, [session, ab_epoch], [ab_trained, ab_zero], api_visibility="private")
+    ab_play.click(do_ab, [session, ab_epoch], [ab_trained, ab_zero], api_visibility="private")

@@ -111,14 +111,14 @@ def test_an_http_training_job_starts_cancels_resumes_and_its_voice_speaks(
 
 
 def test_the_train_tab_words_a_job_s_state_in_the_session_language():
-    from studio.ui.train_tab import progress_html, report_rows, status_text
+    from studio.ui.train_tab import progress_percent, report_rows, status_text
 
     running = {"state": "running", "epoch": 1, "epochs": 3, "step": 4, "steps": 12, "loss": 2.5, "eta_s": 90}
     running |= {"message": "", "fraction": 0.3}
     assert "第 1/3 轮" in status_text(running, "zh") and "Epoch 1/3, step 4/12" in status_text(running, "en")
     failed = {**running, "state": "failed", "error": {"zh": "磁盘满了", "en": "disk full"}}
     assert status_text(failed, "zh").endswith("磁盘满了") and status_text(failed, "en").endswith("disk full")
-    assert 'value="30.0"' in progress_html(0.3)
+    assert progress_percent(0.3) == 30.0 and progress_percent(1.5) == 100.0
     entry = {
         "epoch": 1,
         "loss": 1.23456,
@@ -134,6 +134,8 @@ def test_the_train_tab_checks_uploaded_clips_or_a_local_folder(tmp_path):
     uploads = [{"path": str(p)} for p in sorted(data.iterdir())]
     target, rows, _ = check_clips(uploads, "", tmp_path / "upload-ws")
     assert len(rows) == 12 and target == tmp_path / "upload-ws" / "reviewed"
+    _, rows, _ = check_clips([u["path"] for u in uploads], "", tmp_path / "paths-ws")  # as gr.File hands them
+    assert len(rows) == 12
     assert (tmp_path / "upload-ws" / "data" / "clip00.txt").is_file()
     _, rows, _ = check_clips(None, str(data), tmp_path / "folder-ws")
     assert len(rows) == 12 and not (data / "reviewed").exists()  # the user's folder is only read

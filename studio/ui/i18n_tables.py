@@ -83,6 +83,7 @@ TRAIN_STRINGS: dict[str, tuple[str, str]] = {
     "train_failed": ("训练失败：{error}", "Training failed: {error}"),
     "train_no_data": ("请先上传片段并点“检查片段”。", "Upload clips and press Check clips first."),
     "train_no_job": ("还没有训练任务。", "No training job yet."),
+    "train_progress": ("进度（%）", "Progress (%)"),
     "train_report": ("每轮报告", "Per-epoch report"),
     "train_ab_epoch": ("对比第几轮", "Compare epoch"),
     "train_ab_trained": ("A：训练后的声音", "A: trained voice"),

@@ -62,10 +62,9 @@ def report_rows(report: list[dict]) -> list[list]:
     return rows
 
 
-def progress_html(fraction: float) -> str:
-    """The progress bar."""
-    percent = max(0.0, min(100.0, 100.0 * float(fraction or 0.0)))
-    return f'<progress value="{percent:.1f}" max="100" style="width:100%"></progress> {percent:.0f}%'
+def progress_percent(fraction: float) -> float:
+    """The progress bar's value: percent done, 0-100."""
+    return round(max(0.0, min(100.0, 100.0 * float(fraction or 0.0))), 1)
 
 
 def status_text(snapshot: dict, lang: str) -> str:
@@ -90,7 +89,9 @@ def check_clips(files, folder: str, workspace: Path):
     """Copy the uploads (or read ``folder``), check them, write the reviewed clips; (target, rows, rejected)."""
     from ..finetune.review import review
 
-    paths = [Path(p) for p in file_paths(files or [])]
+    files = files or []
+    plain = [f for f in files if isinstance(f, str)]  # gr.File hands file paths; a client sends file objects
+    paths = [Path(p) for p in [*plain, *file_paths([f for f in files if not isinstance(f, str)])]]
     if paths:
         data = workspace / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -143,7 +144,9 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         cancel = ctx.loc(gr.Button(t("train_cancel", "zh"), variant="stop"), value="train_cancel")
         resume = ctx.loc(gr.Button(t("train_resume", "zh")), value="train_resume")
     status = gr.Markdown()
-    bar = gr.HTML(progress_html(0.0))
+    bar = ctx.loc(
+        gr.Slider(0, 100, value=0, interactive=False, label=t("train_progress", "zh")), label="train_progress"
+    )
     report = ctx.loc(
         gr.Dataframe(headers=columns(_REPORT_COLUMNS, "zh"), interactive=False, label=t("train_report", "zh")),
         headers=_REPORT_COLUMNS,
@@ -224,7 +227,7 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
             return gr.skip(), gr.skip(), gr.skip()
         job = _jobs(ctx.library(request)).get(state["job"])
         snapshot = {**job.snapshot(lang), "out": job.request.out}
-        return status_text(snapshot, lang), progress_html(snapshot["fraction"]), report_rows(snapshot["report"])
+        return status_text(snapshot, lang), progress_percent(snapshot["fraction"]), report_rows(snapshot["report"])
 
     timer = gr.Timer(POLL_S)
     timer.tick(poll, [lang_state, session], [status, bar, report], api_visibility="private", queue=False)

@@ -46,7 +46,7 @@ def trained(tiny_base, tmp_path_factory, one_thread):
         mp.setenv("STUDIO_HOME", str(root / "home"))
         mp.setattr(finetune_job, "_recogniser", lambda: lambda samples, sr: HEARD)
         mp.setattr(finetune_evaluate, "_limit", lambda text, rate: 8)  # random weights never stop: keep it short
-        library = VoiceLibrary(root / "voices")
+        library = VoiceLibrary(root / "home" / "voices")  # the studio's own library (STUDIO_HOME above)
         data = make_clips(root / "data")
         result = run_finetune(_request(data, root / "voice", base=str(tiny_base)), library=library)
         engine = Engine(ModelManager(Settings(dtype="float32")), voices=library)
@@ -64,6 +64,14 @@ def test_the_trained_voice_joins_the_library_with_its_consent_and_report(trained
     config = json.loads((trained.result.out / "config.json").read_text())
     assert list(config["talker_config"]["spk_id"]) == ["ada"]
     assert not (trained.result.out / MARKER_FILE).exists()
+
+
+def test_the_custom_tab_lists_the_trained_checkpoint_and_its_speaker(trained):
+    from studio.ui.generate_tabs import _speaker_choices, model_choices
+
+    assert str(trained.result.out) in [value for _, value in model_choices("custom_voice")]
+    assert "ada" in [value for _, value in _speaker_choices("en")]
+    assert str(trained.result.out) not in [value for _, value in model_choices("base")]
 
 
 def test_each_epoch_reports_cer_and_an_a_b_pair(trained):

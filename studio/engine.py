@@ -104,6 +104,13 @@ def _speaker_name(speaker: str, names: tuple[str, ...] = ()) -> str:
     )
 
 
+def _trained(voice):
+    """The trained checkpoint of a saved voice (see :mod:`studio.finetune.library`), or None."""
+    from .finetune.library import trained_voice
+
+    return trained_voice(voice)
+
+
 def _checkpoint_speakers(loaded) -> tuple[str, ...]:
     """Speakers a loaded CustomVoice checkpoint knows (a fine-tuned one has its own)."""
     try:
@@ -273,6 +280,11 @@ class Engine:
         if voice:
             library = library or self.voices
             saved = library.get(voice)
+            trained = _trained(saved) if reference is None else None
+            if trained is not None:  # a trained voice speaks with its own checkpoint, whatever Base is chosen
+                own = {"language": language, "model": trained.model, "seed": seed, "sampling": sampling}
+                own |= {"progress": progress, "cancel": cancel, "delivery": delivery, "normalize": normalize}
+                return [self.custom(t, trained.speaker, **own) for t in texts]
             chosen = saved.clip(clip)
             reference = saved.path / chosen.file
             transcript = chosen.transcript or saved.transcript

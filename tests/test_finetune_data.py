@@ -9,38 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_fixtures import utterance, write_wav
+from finetune_fixtures import SENTENCES
+from finetune_fixtures import make_clips as _clips
 
 from studio.errors import InputError, ResourceError
 from studio.finetune import data as finetune_data
 from studio.finetune.data import load_dataset, slice_recording, text_units
-
-SENTENCES = [
-    "今天天气很好我们去公园散步吧",
-    "这是一段用来训练声音的录音",
-    "请把窗户打开让新鲜空气进来",
-    "明天早上八点在学校门口见面",
-    "他喜欢在周末读书和听音乐",
-    "我们一起去吃晚饭好不好呀",
-    "这本书讲的是一个古老的故事",
-    "火车马上就要开了请快上车",
-    "春天来了花园里开满了鲜花",
-    "谢谢你帮我修好了这台电脑",
-    "晚上的月亮又圆又亮真好看",
-    "小猫在沙发上安静地睡着了",
-]
-
-
-def _clips(folder, count=12, seconds=6.0, texts=None, silent=False):
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        if silent:
-            samples = np.zeros(int((seconds + 0.8) * 24_000), dtype=np.float32)
-        else:
-            samples, _ = utterance([("sil", 0.4), ("speech", seconds), ("sil", 0.4)], seed=10 * i)
-        write_wav(folder / f"clip{i:02d}.wav", samples, 24_000)
-        text = texts[i] if texts else SENTENCES[i % len(SENTENCES)] + "，" + SENTENCES[i % len(SENTENCES)][:8]
-        (folder / f"clip{i:02d}.txt").write_text(text, encoding="utf-8")
-    return folder
 
 
 def test_rate_units_count_cjk_characters_and_words():
@@ -120,7 +94,9 @@ def test_the_job_refuses_when_the_disk_is_too_small(tiny_base, tmp_path, monkeyp
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(job.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
-    request = FinetuneRequest(str(_clips(tmp_path / "data")), "Ada", str(tiny_base), str(tmp_path / "voice"))
+    request = FinetuneRequest(
+        str(_clips(tmp_path / "data")), "Ada", str(tiny_base), str(tmp_path / "voice"), consent=True
+    )
     with pytest.raises(ResourceError) as info:
         run_finetune(request)
     assert "GB of disk" in info.value.message("en") and "0.00 GB free" in info.value.message("en")
@@ -144,6 +120,8 @@ def test_cli_trains_a_voice_that_the_custom_command_speaks_with(tiny_base, tmp_p
 
     out = tmp_path / "voice"
     argv = ["finetune", str(_clips(tmp_path / "data")), "--name", "Ada", "--base", str(tiny_base), "--out", str(out)]
+    assert main(argv) == 2  # no --consent: refused before anything is read
+    argv.append("--consent")
     options = ["--epochs", "1", "--lora", "2", "--batch-size", "12", "--grad-accum", "1", "--eval-sentences", "1"]
     assert main([*argv, *options]) == 0
     report = json.loads((out / "training" / "report.json").read_text())

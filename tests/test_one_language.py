@@ -38,6 +38,7 @@ ALLOWED = {
         "OpenAI",
         "x-vector",
         "ICL",
+        "LoRA",
         "MB",
         "GB",
         "Hz",

@@ -35,6 +35,7 @@ from ..accel.chunks import ChunkPlan
 from ..audio import MODEL_SR, Audio, load_audio
 from ..engine import MAX_TEXT_CHARS, Delivery, Engine, check_text
 from ..errors import BusyError, InputError, NotFoundError, TextError
+from ..finetune.library import trained_by_name
 from ..paths import outputs_dir, voices_dir
 from ..progress import CancelToken
 from ..registry import LANGUAGES, MODELS, SPEAKERS, get_spec, normalize_language
@@ -563,6 +564,8 @@ class ApiContext:
                 )
             ref = job.reference
             assert ref is not None
+            if trained_by_name(self.library(), ref.label) is not None:  # a trained voice named by a dialect
+                return self.engine.clone(text, voice=ref.label, library=self.library(), **common)
             return self.engine.clone(text, ref.audio, ref.transcript, not ref.transcript, **common)
         style = {"emotion": job.emotion or None, "intensity": 0.5 if job.intensity is None else job.intensity}
         if job.kind == "custom":
@@ -652,7 +655,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    from . import dubbing, gpt_sovits, native, openai, voice_aliases
+    from . import dubbing, finetune, gpt_sovits, native, openai, voice_aliases
     from .dubbing import redub as dubbing_redub
     from .screen import Screen
     from .server import Guard
@@ -697,6 +700,7 @@ def create_api(
     app.include_router(dubbing_redub.router)
     app.include_router(openai.router)
     app.include_router(gpt_sovits.router)
+    app.include_router(finetune.router)
     app.add_middleware(Screen, allowed_origins=cors_origins, lang=lang)  # inside the Guard: bodies are bounded
     app.add_middleware(
         Guard, api_key=api_key or None, max_body_bytes=max_body_bytes, allowed_hosts=allowed_hosts, lang=lang

@@ -22,6 +22,7 @@ import soundfile as sf
 
 from .. import atomic
 from ..errors import Cancelled, InputError, StudioError, writing
+from ..finetune.library import trained_by_name
 from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
 from .lock import project_lock
 from .project import Line, Project, VoiceChoice, line_label
@@ -166,6 +167,9 @@ def _generate(engine, project: Project, index: int, voice: VoiceChoice, library,
     }
     emotion = {"emotion": line.emotion or None, "intensity": line.intensity}
     if voice.kind == "saved":
+        trained = trained_by_name(library_or_default(library), voice.name)
+        if trained is not None:  # a trained voice speaks with its own checkpoint
+            return engine.custom(text, trained.speaker, **{**common, "model": trained.model})
         reference, transcript = saved_clip(voice, line, library)
         return engine.clone(text, reference, transcript, x_vector_only=not transcript, **common)
     if voice.kind == "preset":

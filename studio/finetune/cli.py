@@ -41,6 +41,9 @@ def add_finetune_parser(subparsers) -> argparse.ArgumentParser:
         help="held-out sentences spoken after each epoch to pick the best (0-3)",
     )
     p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
+    p.add_argument("--consent", action="store_true", help="confirm the voice is yours or its owner agreed (required)")
+    p.add_argument("--consent-by", default="", help="who gave the consent (kept in the voice's record)")
+    p.add_argument("--no-library", action="store_true", help="do not add the result to the voice library")
     p.set_defaults(func=cmd_finetune)
     return p
 
@@ -79,6 +82,9 @@ def cmd_finetune(args) -> int:
         reference=args.reference,
         device=args.device,
         eval_sentences=max(0, min(3, args.eval_sentences)),
+        consent=args.consent,
+        consent_by=args.consent_by,
+        add_to_library=not args.no_library,
     )
     cancel = CancelToken()
 
@@ -110,6 +116,8 @@ def cmd_finetune(args) -> int:
     )
     if data["rejected"]:
         print(f"left out {len(data['rejected'])} clips (see {result.out / 'training' / 'report.json'})")
+    if not args.no_library:
+        print(f"in the voice library as '{args.name}': choose it in the Clone tab, or clone --voice \"{args.name}\"")
     print(
         f'speak with: python -m studio custom --model {result.out} --speaker "{result.speaker}" --text ... --out x.wav'
     )

@@ -22,8 +22,9 @@ from pathlib import Path
 from ..errors import InputError, ModelMismatchError, ResourceError
 from ..progress import CancelToken, ProgressFn, no_progress
 from .data import MIN_CLIPS, Dataset, extract_codes, load_dataset
-from .evaluate import best_epoch, evaluate, sentences_for
+from .evaluate import best_epoch, evaluate, sentences_for, zero_shot
 from .export import export_custom_voice, speaker_key
+from .library import REFERENCE_TXT, REFERENCE_WAV, add_trained_voice, check_name_free, require_consent
 from .train import LORA_TARGETS, Trainer, TrainOptions, trainable_state
 
 GB = 1024**3
@@ -47,6 +48,9 @@ class FinetuneRequest:
     device: str = "auto"
     min_clips: int = MIN_CLIPS
     eval_sentences: int = 3  #: held-out sentences spoken after each epoch (0 = no evaluation: export the last)
+    consent: bool = False  #: the voice is the user's own, or its owner agreed (as for saving a cloned voice)
+    consent_by: str = ""
+    add_to_library: bool = True  #: put the result into the voice library as a voice named ``name``
 
 
 @dataclass
@@ -192,12 +196,23 @@ def run_finetune(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     transcribe=None,
+    library=None,
 ) -> FinetuneResult:
-    """Run (or resume) the whole job; return the checkpoint folder. Raises :class:`Cancelled` when cancelled."""
+    """Run (or resume) the whole job; return the checkpoint folder. Raises :class:`Cancelled` when cancelled.
+
+    ``library`` is the voice library the result joins (default: the studio's own).
+    """
     started = time.monotonic()
+    require_consent(request.consent)
     key = speaker_key(request.name)
-    out = Path(request.out).expanduser()
+    out = Path(request.out).expanduser().resolve()
     _check_out(out)
+    if request.add_to_library:
+        if library is None:
+            from ..voices import VoiceLibrary
+
+            library = VoiceLibrary()
+        check_name_free(library, request.name, out)
     info = _resolve_base(request.base, progress, cancel)
     device, bf16 = _placement(request.device)
     progress(None, "checking clips")
@@ -217,6 +232,7 @@ def run_finetune(
     run_dir = out / "training"
     fingerprint = hashlib.sha256((info.path / "speech_tokenizer" / "config.json").read_bytes()).hexdigest()[:12]
     codes = extract_codes(tts.model.speech_tokenizer, data.clips, run_dir / f"codes-{fingerprint}.pt", progress)
+    _keep_reference(run_dir, data)
     with torch.no_grad():
         speaker = tts.model.extract_speaker_embedding(data.reference.audio.samples, data.reference.audio.sr).float()
     try:
@@ -234,13 +250,22 @@ def run_finetune(
     resumed = trainer.resume()
     progress(0.0, "resuming" if resumed else "training")
     sentences = sentences_for([c.text for c in data.clips], request.eval_sentences)
+    rate, language, seed = data.units_per_second(), request.options.language, request.options.seed
+    recognise = _recogniser()
+    ab = run_dir / "ab"
+    if sentences and not (ab / ZERO_SHOT_WAV).is_file():
+        progress(None, "zero-shot clone for the A/B comparison")
+        ref = data.reference
+        zero_shot(tts, ref.audio, ref.text, sentences[0], rate, ab / ZERO_SHOT_WAV, language, seed)
 
-    def on_epoch(record, tts=tts):
+    def on_epoch(record, tts=tts, state=trainer.state):
         if not sentences:
+            _write_epochs(run_dir, state.history, record, None)
             return None
-        rate = data.units_per_second()
-        result = evaluate(tts, speaker, sentences, rate, request.options.language, request.options.seed)
-        return result.to_dict()
+        keep = ab / f"epoch-{record.epoch:03d}.wav"
+        result = evaluate(tts, speaker, sentences, rate, language, seed, recognise, keep).to_dict()
+        _write_epochs(run_dir, state.history, record, result, sentences[0])
+        return result
 
     history = trainer.run(progress, cancel, on_epoch)
     chosen = best_epoch(history)
@@ -258,8 +283,55 @@ def run_finetune(
     report = _report(request, info.path, data, need, history, device, time.monotonic() - started)
     report["exported_epoch"] = chosen
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    if request.add_to_library:
+        progress(None, "adding the voice to the library")
+        add_trained_voice(library, out, request.name, key, report, request.consent_by)
     progress(1.0, "done")
     return FinetuneResult(out=out, speaker=key, report=report)
+
+
+ZERO_SHOT_WAV = "zero-shot.wav"
+
+
+def _write_epochs(run_dir: Path, history, record, evaluation, sentence: str = "") -> None:
+    """``training/epochs.json``: every finished epoch so far, with its evaluation and A/B files (for status)."""
+    entries = [asdict(r) for r in history] + [{**asdict(record), "evaluation": evaluation}]
+    for entry in entries:
+        if entry.get("evaluation") and sentence:
+            entry["ab"] = {
+                "text": sentence,
+                "trained": f"ab/epoch-{entry['epoch']:03d}.wav",
+                "zero_shot": f"ab/{ZERO_SHOT_WAV}",
+            }
+    tmp = run_dir / "epochs.json.part"
+    tmp.write_text(json.dumps(entries, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(run_dir / "epochs.json")
+
+
+def _recogniser():
+    """``recognise(samples, sr) -> text`` by the local recogniser when one is on disk, else None."""
+    from .. import recogniser
+
+    folder = recogniser.find_local()
+    if folder is None:
+        return None
+
+    def recognise(samples, sr):
+        from ..audio import Audio, resample
+
+        audio = resample(Audio(samples, sr), recogniser.SAMPLE_RATE)
+        return recogniser.get(folder).transcribe(audio.samples, word_timestamps=False).text
+
+    return recognise
+
+
+def _keep_reference(run_dir: Path, data: Dataset) -> None:
+    """The reference clip (24 kHz, cleaned) and its words, for the library and the A/B comparison."""
+    import soundfile as sf
+
+    ref = data.reference
+    sf.write(str(run_dir / REFERENCE_WAV), ref.audio.samples, ref.audio.sr, subtype="PCM_16")
+    (run_dir / REFERENCE_TXT).write_text(ref.text, encoding="utf-8")
 
 
 def _report(request, base: Path, data: Dataset, need: Estimate, history, device: str, seconds: float) -> dict:

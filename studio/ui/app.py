@@ -18,6 +18,7 @@ from .generate_tabs import build_clone_tab, build_custom_tab, build_design_tab
 from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
 from .takes_tab import build_takes_tab, take_rows
+from .train_tab import build_train_tab
 from .voice_tab import build_voice_tab, library_rows
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -
                 takes_table = build_takes_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_dubbing", "zh")), label="tab_dubbing"):
                 build_dubbing_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_train", "zh")), label="tab_train"):
+                build_train_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
                 table, runtime = build_models_tab(ctx, lang_state)
                 if not space.enabled() and serve_api is not None:

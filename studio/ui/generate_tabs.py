@@ -7,6 +7,7 @@ import logging
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 
@@ -15,6 +16,7 @@ from .. import space_mode as space
 from ..audio import MODEL_SR
 from ..engine import check_seed
 from ..errors import StudioError
+from ..finetune.library import trained_choices
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
 from .common import (
@@ -52,6 +54,8 @@ def model_choices(kind: str) -> list[tuple[str, str]]:
     env = config.model()
     if env and spec_for(env) is None:
         choices.insert(0, (env, env))
+    if kind == "custom_voice":  # voices trained in the Train tab speak with their own checkpoints
+        choices += [(f"{name} · {Path(model).name}", model) for name, model, _ in trained_choices()]
     return choices
 
 
@@ -370,7 +374,8 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
 def _speaker_choices(lang: str) -> list[tuple[str, str]]:
     """Preset speakers with their description in ``lang`` (the registry writes "中文 / English")."""
     side = 0 if lang == "zh" else 1
-    return [(f"{n} · {d.split(' / ')[side] if ' / ' in d else d}", n) for n, _, d in SPEAKERS]
+    presets = [(f"{n} · {d.split(' / ')[side] if ' / ' in d else d}", n) for n, _, d in SPEAKERS]
+    return presets + [(f"{speaker} · {t('tab_train', lang)}", speaker) for _, _, speaker in trained_choices()]
 
 
 def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:

@@ -76,3 +76,62 @@ REDUB_STRINGS: dict[str, tuple[str, str]] = {
 def columns(keys: tuple[str, ...], lang: str) -> list[str]:
     """The headers ``keys`` in ``lang``."""
     return [COLUMN_STRINGS[k][0 if lang == "zh" else 1] for k in keys]
+
+
+#: The Train tab (:mod:`studio.ui.train_tab`), Chinese (first) and English.
+TRAIN_STRINGS: dict[str, tuple[str, str]] = {
+    "tab_train": ("训练", "Train"),
+    "train_intro": (
+        "用 10-30 分钟自己的录音训练一个声音：上传 .wav 片段和同名 .txt 文字稿（或一段长录音），检查片段，"
+        "审阅文字，然后开始训练。训练好的声音会出现在声音库里，在“声音克隆”里选择它即可使用。",
+        "Train a voice from 10-30 minutes of your own recordings: upload .wav clips with same-named .txt "
+        "transcripts (or one long recording), check the clips, review the text, then start. The trained voice "
+        "joins the voice library: choose it in the Clone tab.",
+    ),
+    "train_files": ("录音片段和文字稿", "Clips and transcripts"),
+    "train_folder": ("或本机文件夹", "Or a folder on this computer"),
+    "train_check": ("检查片段", "Check clips"),
+    "train_summary": (
+        "可用片段 {clips} 个，共 {minutes} 分钟；排除 {rejected} 个。",
+        "{clips} usable clips, {minutes} min in all; {rejected} left out.",
+    ),
+    "train_clip_audio": ("试听所选片段", "Selected clip"),
+    "train_name": ("声音名称", "Voice name"),
+    "train_base": ("基础模型（Base）", "Base model"),
+    "train_lora": ("LoRA 秩（0 = 全量微调）", "LoRA rank (0 = full fine-tuning)"),
+    "train_epochs": ("训练轮数", "Epochs"),
+    "train_consent": (
+        "我确认这是我自己的声音，或已获得声音主人的明确同意",
+        "This is my own voice, or its owner has explicitly agreed",
+    ),
+    "train_start": ("开始训练", "Start training"),
+    "train_cancel": ("取消", "Cancel"),
+    "train_resume": ("继续训练", "Resume"),
+    "train_running": (
+        "第 {epoch}/{epochs} 轮，第 {step}/{steps} 步，损失 {loss}，剩余约 {eta}。",
+        "Epoch {epoch}/{epochs}, step {step}/{steps}, loss {loss}, about {eta} left.",
+    ),
+    "train_done": (
+        "完成：声音“{name}”已加入声音库（说话人 {speaker}）。在“声音克隆”里选择它，或在“预设音色”里选模型 {model}。",
+        "Done: the voice '{name}' is in the voice library (speaker {speaker}). Choose it in the Clone tab, or the "
+        "model {model} in the Custom voice tab.",
+    ),
+    "train_cancelled": ("已停止，进度已保存：点“继续训练”接着训练。", "Stopped; progress is saved: Resume goes on."),
+    "train_failed": ("训练失败：{error}", "Training failed: {error}"),
+    "train_no_data": ("请先上传片段并点“检查片段”。", "Upload clips and press Check clips first."),
+    "train_no_job": ("还没有训练任务。", "No training job yet."),
+    "train_progress": ("进度（%）", "Progress (%)"),
+    "train_report": ("每轮报告", "Per-epoch report"),
+    "train_ab_epoch": ("对比第几轮", "Compare epoch"),
+    "train_ab_trained": ("A：训练后的声音", "A: trained voice"),
+    "train_ab_zero": ("B：零样本克隆（同一参考）", "B: zero-shot clone (same reference)"),
+    "col_keep": ("使用", "use"),
+    "col_clip": ("片段", "clip"),
+    "col_epoch": ("轮", "epoch"),
+    "col_loss": ("损失", "loss"),
+    "col_rate": ("语速比", "rate ratio"),
+    "col_similarity": ("相似度", "similarity"),
+    "col_cer": ("字错率", "CER"),
+    "col_score": ("得分", "score"),
+}
+COLUMN_STRINGS.update({k: v for k, v in TRAIN_STRINGS.items() if k.startswith("col_")})

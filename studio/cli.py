@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
-from .cli_messages import say
+from .cli_messages import message, say
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
 
@@ -200,18 +200,21 @@ def cmd_pinyin(args) -> None:
             )
         )
         return
+    lang = user_language()
     for r in prepared.readings:
         if r.is_polyphone or r.source != "pypinyin" or args.all:
             mark = "!" if r.low_confidence else "*" if r.is_polyphone else " "
             score = f"{r.confidence:.0%}" if r.confidence is not None else ""
             candidates = "/".join(tone3_to_marks(c) for c in r.candidates)
-            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {score:>5} {r.source:<10} {candidates}  {r.note}")
-    print(f"text : {prepared.display_text}")
-    print(f"model: {prepared.model_text}")
+            source = message(f"source_{r.source}", lang)
+            note = r.note if lang == "en" else ""  # the rules explain themselves in English only
+            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {score:>5} {source:<10} {candidates}  {note}".rstrip())
+    say("readings_text", lang, text=prepared.display_text)
+    say("readings_model", lang, text=prepared.model_text)
     for warning in prepared.warnings:
-        print(f"note: {warning.message(user_language())}")
+        say("note", lang, message=warning.message(lang))
     if model_load_seconds() is not None:
-        print(f"polyphone model loaded in {model_load_seconds() * 1000:.0f} ms (! = low confidence: check it)")
+        say("readings_loaded", lang, ms=model_load_seconds() * 1000)
 
 
 def cmd_check(args) -> int:
@@ -226,7 +229,7 @@ def cmd_check(args) -> int:
         tagged = tags.get("ai_generated") == "true"
         print(f"{path}: {report['message_zh'] if lang == 'zh' else report['message_en']}")
         if tagged:
-            print("  tag: AI-generated (Qwen Voice Studio)")
+            say("check_tag", lang)
         status = status or (0 if report["found"] or tagged else 1)
     return status
 
@@ -253,17 +256,23 @@ def cmd_voices(args) -> None:
 
         prepared = prepare_reference(args.audio, window=True)
         report = prepared.report
-        print(
-            f"duration {report.duration_s:.2f} s, speech {report.speech_s:.2f} s ({report.speech_ratio:.0%}), "
-            f"SNR {report.snr_db:.0f} dB, clipping {report.clipping_ratio:.2%}, {report.sample_rate} Hz, "
-            f"loudness {report.loudness_lufs if report.loudness_lufs is not None else float('nan'):.1f} LUFS"
+        lufs = report.loudness_lufs if report.loudness_lufs is not None else float("nan")
+        say(
+            "ref_report",
+            lang,
+            duration=report.duration_s,
+            speech=report.speech_s,
+            ratio=report.speech_ratio,
+            snr=report.snr_db,
+            clipping=report.clipping_ratio,
+            sr=report.sample_rate,
+            lufs=lufs,
         )
         span = prepared.source_span
-        print(
-            f"kept {span[0]:.2f}-{span[1]:.2f} s ({prepared.audio.seconds:.2f} s){' [window]' if prepared.windowed else ''}"
-        )
+        kept = message("ref_kept", lang, start=span[0], end=span[1], seconds=prepared.audio.seconds)
+        print(kept + (message("ref_window", lang) if prepared.windowed else ""))
         for finding in report.findings:
-            print(f"{finding.level}: {finding.message(lang)}")
+            say("finding", lang, level=message(f"level_{finding.level}", lang), message=finding.message(lang))
     elif action == "add":
         voice = lib.create(
             args.name,
@@ -343,9 +352,13 @@ def cmd_models(args) -> None:
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
         return
-    print(f"{'id':<16}{'kind':<14}{'downloaded':<12}{'disk MB':>9}  path")
+    lang = user_language()
+    heads = message("models_columns", lang).split("|")
+    say("models_row", lang, **dict(zip(("id", "kind", "downloaded", "disk", "path"), heads, strict=True)))
     for r in rows:
-        print(f"{r.id:<16}{r.kind:<14}{'yes' if r.downloaded else 'no':<12}{r.disk_mb:>9.0f}  {r.path}")
+        kind = message(f"kind_{r.kind}", lang)
+        downloaded = message("yes" if r.downloaded else "no", lang)
+        say("models_row", lang, id=r.id, kind=kind, downloaded=downloaded, disk=f"{r.disk_mb:.0f}", path=r.path)
 
 
 def cmd_download(args) -> None:
@@ -361,15 +374,19 @@ def cmd_download(args) -> None:
     print(path)
 
 
-def doctor_report() -> list[tuple[str, str, bool]]:
-    """(check, finding, ok) rows describing this install."""
-    rows: list[tuple[str, str, bool]] = [("python", platform.python_version(), sys.version_info >= (3, 10))]
+def doctor_report(lang: str = "en") -> list[tuple[str, str, bool]]:
+    """(check, finding, ok) rows describing this install, in ``lang``."""
+
+    def m(key: str, **values) -> str:
+        return message(key, lang, **values)
+
+    rows: list[tuple[str, str, bool]] = [(m("doc_python"), platform.python_version(), sys.version_info >= (3, 10))]
     try:
         import torch
 
-        rows.append(("torch", torch.__version__, True))
+        rows.append((m("doc_torch"), torch.__version__, True))
     except Exception as exc:
-        rows.append(("torch", f"not importable: {exc}", False))
+        rows.append((m("doc_torch"), m("doc_not_importable", error=exc), False))
         return rows
     from .device import choose_placement, probe
     from .models import ModelManager
@@ -379,40 +396,43 @@ def doctor_report() -> list[tuple[str, str, bool]]:
     settings = Settings.load()
     try:
         placement = choose_placement(caps, settings.device, settings.dtype)
-        rows.append(("device", f"{placement.device} ({placement.dtype}, attention {placement.attention})", True))
+        where = m("doc_placement", device=placement.device, dtype=placement.dtype, attention=placement.attention)
+        rows.append((m("doc_device"), where, True))
     except StudioError as exc:
-        rows.append(("device", exc.message(user_language()), False))
+        rows.append((m("doc_device"), exc.message(lang), False))
     if caps.cuda:
         free, total = torch.cuda.mem_get_info()
-        rows.append(("gpu memory", f"{free / 1e9:.1f} GB free of {total / 1e9:.1f} GB", True))
+        rows.append((m("doc_gpu"), m("doc_gpu_free", free=free / 1e9, total=total / 1e9), True))
     import psutil
 
-    rows.append(("ram", f"{psutil.virtual_memory().available / 1e9:.1f} GB available", True))
+    rows.append((m("doc_ram"), m("doc_ram_free", free=psutil.virtual_memory().available / 1e9), True))
     from .paths import studio_home
 
     home = studio_home()
-    rows.append(("data folder", f"{home} ({shutil.disk_usage(home).free / 1e9:.0f} GB free)", os.access(home, os.W_OK)))
+    free_home = shutil.disk_usage(home).free / 1e9
+    rows.append((m("doc_home"), m("doc_home_free", home=home, free=free_home), os.access(home, os.W_OK)))
     try:
         from .backend import qwen_tts
 
-        rows.append(("qwen-tts", qwen_tts().__name__ + " imports", True))
+        rows.append((m("doc_qwen"), m("doc_imports", name=qwen_tts().__name__), True))
     except Exception as exc:
-        rows.append(("qwen-tts", f"cannot import: {type(exc).__name__}: {exc}", False))
+        rows.append((m("doc_qwen"), m("doc_cannot_import", error=f"{type(exc).__name__}: {exc}"), False))
     present = [r.id for r in ModelManager(settings, caps).statuses() if r.downloaded]
-    rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
+    rows.append((m("doc_checkpoints"), ", ".join(present) or m("doc_no_checkpoints"), True))
     if os.environ.get("STUDIO_MODEL"):
         rows.append(("STUDIO_MODEL", os.environ["STUDIO_MODEL"], True))
     from .remote import remote_config
 
     remote_url, _ = remote_config(settings)
-    rows.append(("remote", remote_url or "none: generation runs here", True))
+    rows.append((m("doc_remote"), remote_url or m("doc_no_remote"), True))
     return rows
 
 
 def cmd_doctor(args) -> int:
-    rows = doctor_report()
+    lang = user_language()
+    rows = doctor_report(lang)
     for name, finding, ok in rows:
-        print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
+        say("doctor_row", lang, mark=message("doctor_ok" if ok else "doctor_bad", lang), name=name, finding=finding)
     return 0 if all(ok for _, _, ok in rows) else 1
 
 
@@ -422,6 +442,7 @@ def cmd_remote(args) -> int:
     from .settings import Settings
 
     settings = Settings.load()
+    lang = user_language()
     action = args.remote_command
     if action == "set":
         settings.remote_url = normalize_url(args.url)
@@ -439,16 +460,16 @@ def cmd_remote(args) -> int:
                 en="No remote engine is set: python -m studio remote set URL [--key KEY].",
             )
         report = RemoteModel(url, key).check()
-        print(f"ok {report['url']}")
-        print(f"models: {', '.join(report['models']) or '-'}")
-        print(f"voices: {', '.join(report['voices']) or '-'}")
+        say("remote_ok", lang, url=report["url"])
+        say("remote_models", lang, names=", ".join(report["models"]) or "-")
+        say("remote_voices", lang, names=", ".join(report["voices"]) or "-")
         return 0
-    print(f"remote engine: {url or 'none (generation runs on this computer)'}")
+    say("remote_engine", lang, url=url or message("remote_none", lang))
     if url:
-        print(f"api key: {mask_key(key) or 'none'}")
+        say("remote_key", lang, masked=mask_key(key) or message("remote_key_none", lang))
     overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ]
     if overridden:
-        print(f"note: {', '.join(overridden)} (environment or --remote/--local) override the settings", file=sys.stderr)
+        say("remote_overridden", lang, err=True, names=", ".join(overridden))
     return 0
 
 
@@ -474,12 +495,12 @@ def cmd_make_test_checkpoint(args) -> None:
     if args.kind == "asr":
         from .random_recogniser import build_random_recogniser
 
-        print(f"{build_random_recogniser(args.out_dir, args.seed)}  (random weights: its transcripts are noise)")
+        say("random_asr", user_language(), path=build_random_recogniser(args.out_dir, args.seed))
         return
     from .random_checkpoint import build_random_checkpoint
 
     path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
-    print(f"{path}  (random weights: its audio is noise)")
+    say("random_checkpoint", user_language(), path=path)
 
 
 def _emotion_options(p: argparse.ArgumentParser) -> None:

@@ -66,6 +66,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "时间线：{xml}（Premiere、DaVinci Resolve），{fcpxml}（Final Cut Pro），{otio}（OpenTimelineIO）",
         "timelines: {xml} (Premiere, DaVinci Resolve), {fcpxml} (Final Cut Pro), {otio} (OpenTimelineIO)",
     ),
+    "dub_jianying": (
+        "剪映草稿：{path}（复制到剪映的草稿文件夹中打开）",
+        "JianYing draft: {path} (copy it into JianYing's drafts folder to open it)",
+    ),
     "dub_zip": ("压缩包：{path}", "zip: {path}"),
     "readings_text": ("文本：{text}", "text : {text}"),
     "readings_model": ("模型文本：{text}", "model: {text}"),

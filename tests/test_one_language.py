@@ -296,6 +296,8 @@ def test_the_cli_prints_one_language(lang, tmp_path, monkeypatch, capsys, refere
     script = tmp_path / "配音稿.txt"
     script.write_text("第一场，大家好。\n\n第二场，再见。\n", encoding="utf-8")
     out = tmp_path / "out"
+    dub = ["dub", str(script), "--out", str(out), "--voice", "design:温柔的旁白", "--design-model", str(tiny_design)]
+    dub += ["--max-new-tokens", "8", "--seed", "1", "--format", "wav"]
     commands = [
         (["pinyin", "银行行长。", "--all"], 0),
         (["voices", "check", str(reference_wav)], 0),
@@ -305,11 +307,7 @@ def test_the_cli_prints_one_language(lang, tmp_path, monkeypatch, capsys, refere
         (["remote", "set", "http://127.0.0.1:9", "--key", "sk-0123456789"], 0),
         (["remote", "clear"], 0),
         (["doctor"], None),
-        (
-            ["dub", str(script), "--out", str(out), "--voice", "design:温柔的旁白", "--design-model", str(tiny_design)]
-            + ["--max-new-tokens", "8", "--seed", "1", "--format", "wav"],
-            0,
-        ),
+        (dub, 0),
         (["check", str(out / "scene1-audio.wav")], None),
         (["pinyin"], 2),
     ]

@@ -236,4 +236,6 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
     if timelines:
         names = {k: timelines[f"timeline.{k}"].name for k in ("xml", "fcpxml", "otio")}
         say("dub_timelines", lang, **names)
+    if outputs.jianying is not None:
+        say("dub_jianying", lang, path=outputs.jianying)
     say("dub_zip", lang, path=outputs.zip)

@@ -42,7 +42,10 @@ def _write_result(result, args, voice: str = "") -> None:
     path = export_audio(result.samples, result.sr, args.out, sample_rate=args.sample_rate, tags=tags)
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k not in NOT_SECONDS)
     lang = user_language()
-    say("result", lang, path=path, seconds=result.seconds, seed=result.seed, model=result.model, timing=timing)
+    from .checkpoints import random_note
+
+    model = result.model + (random_note(lang) if result.random_weights else "")
+    say("result", lang, path=path, seconds=result.seconds, seed=result.seed, model=model, timing=timing)
     if result.model_text:
         say("sent_to_model", lang, text=result.model_text)
     if result.instruction:

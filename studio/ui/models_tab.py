@@ -87,7 +87,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         manager = ctx.engine.manager
         with manager.turn(gradio_progress(progress, lang)):  # while a generation holds the model, say which
             loaded = manager.get(model_id, kind, gradio_progress(progress, lang))
-        return refreshed(t("done_load", lang, name=loaded.info.label, seconds=loaded.load_seconds))
+        return refreshed(t("done_load", lang, name=loaded.info.describe(lang), seconds=loaded.load_seconds))
 
     @user_errors
     def do_unload(lang):

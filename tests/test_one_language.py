@@ -321,3 +321,27 @@ def test_the_cli_prints_one_language(lang, tmp_path, monkeypatch, capsys, refere
         lines = [line for line in _user_free(printed).splitlines() if line.strip()]
         bad += [f"{argv[:2]}: {b}" for b in _violations(lines, lang)]
     assert not bad, "\n".join(bad)
+
+
+def test_http_validation_errors_speak_one_language():
+    """pydantic's refusals (English only) reach a Chinese client in Chinese, the field names as sent."""
+    from fastapi.exceptions import RequestValidationError
+
+    from studio.api.errors import validation_error
+
+    problems = [
+        {"type": "string_type", "loc": ("body", "input"), "msg": "Input should be a valid string"},
+        {"type": "missing", "loc": ("body", "voice"), "msg": "Field required"},
+        {"type": "less_than_equal", "loc": ("body", "speed"), "msg": "Input should be <= 4", "ctx": {"le": 4.0}},
+        {"type": "literal_error", "loc": ("body", "response_format"), "msg": "Input should be 'mp3' or 'wav'"}
+        | {"ctx": {"expected": "'mp3' or 'wav'"}},
+        {"type": "something_new", "loc": ("query", "seed"), "msg": "Some new check failed"},
+    ]
+    err = validation_error(RequestValidationError(problems))
+    zh = err.message("zh")
+    for field in ("input", "voice", "speed", "response_format", "seed", "'mp3' or 'wav'"):
+        assert field in zh
+        zh = zh.replace(field, "")
+    assert not _violations([zh], "zh") and "不大于 4.0" in zh
+    assert not _violations([err.message("en")], "en") and "Field required" in err.message("en")
+    assert err.details["param"] == "input"

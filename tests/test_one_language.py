@@ -345,3 +345,14 @@ def test_http_validation_errors_speak_one_language():
     assert not _violations([zh], "zh") and "不大于 4.0" in zh
     assert not _violations([err.message("en")], "en") and "Field required" in err.message("en")
     assert err.details["param"] == "input"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_models_tab_runtime_panel_speaks_one_language(lang, studio_home):
+    """The panel filled on page load (device, memory, loaded model, remote engine) follows the language."""
+    from studio.engine import Engine
+    from studio.ui.common import UiContext
+    from studio.ui.models_tab import _runtime
+
+    text = _runtime(UiContext(Engine()), lang)
+    assert text.strip() and not _violations(text.splitlines(), lang), text

@@ -101,7 +101,9 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             api_name="set_language",
             queue=False,
         )
-        demo.load(lambda: (_table(ctx), _runtime(ctx)), None, [table, runtime], api_visibility="private")
+        demo.load(
+            lambda lang: (_table(ctx), _runtime(ctx, lang)), [lang_state], [table, runtime], api_visibility="private"
+        )
 
         def fill_library(request: gr.Request):
             return library_rows(ctx.library(request))

@@ -352,7 +352,10 @@ def test_the_models_tab_runtime_panel_speaks_one_language(lang, studio_home):
     """The panel filled on page load (device, memory, loaded model, remote engine) follows the language."""
     from studio.engine import Engine
     from studio.ui.common import UiContext
-    from studio.ui.models_tab import _runtime
+    from studio.ui.models_tab import _runtime, _table
 
-    text = _runtime(UiContext(Engine()), lang)
+    ctx = UiContext(Engine())
+    text = _runtime(ctx, lang)
     assert text.strip() and not _violations(text.splitlines(), lang), text
+    kinds = [row[1] for row in _table(ctx, lang)]
+    assert kinds and not _violations(kinds, lang), kinds

@@ -102,7 +102,10 @@ def build_app(engine: Engine | None = None) -> gr.Blocks:
             queue=False,
         )
         demo.load(
-            lambda lang: (_table(ctx), _runtime(ctx, lang)), [lang_state], [table, runtime], api_visibility="private"
+            lambda lang: (_table(ctx, lang), _runtime(ctx, lang)),
+            [lang_state],
+            [table, runtime],
+            api_visibility="private",
         )
 
         def fill_library(request: gr.Request):

@@ -98,6 +98,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dtype": ("精度", "Precision"),
     "save_settings": ("保存设置", "Save settings"),
     "runtime": ("运行状态", "Runtime"),
+    "kind_base": ("声音克隆", "voice clone (base)"),
+    "kind_custom_voice": ("预设音色", "preset voices (custom_voice)"),
+    "kind_voice_design": ("声音设计", "voice design"),
+    "kind_tokenizer": ("语音编解码器", "speech tokenizer"),
+    "kind_asr": ("语音识别", "speech recognition"),
     "runtime_device": (
         "设备 **{device}** · 精度 **{dtype}** · 注意力 {attention}",
         "device **{device}** · dtype **{dtype}** · attention {attention}",

@@ -17,9 +17,9 @@ from .i18n_tables import columns
 _COLUMNS = ("col_model_id", "col_kind", "col_downloaded", "col_disk_mb", "col_loaded", "col_path")
 
 
-def _table(ctx: UiContext) -> list[list]:
+def _table(ctx: UiContext, lang: str = "zh") -> list[list]:
     return [
-        [r.id, r.kind, "✓" if r.downloaded else "", r.disk_mb, "✓" if r.loaded else "", r.path]
+        [r.id, t(f"kind_{r.kind}", lang), "✓" if r.downloaded else "", r.disk_mb, "✓" if r.loaded else "", r.path]
         for r in ctx.engine.manager.statuses()
     ]
 
@@ -68,7 +68,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
     status = gr.Markdown()
 
     def refreshed(message: str = "", lang: str = "zh"):
-        return _table(ctx), _runtime(ctx, lang), message
+        return _table(ctx, lang), _runtime(ctx, lang), message
 
     outputs = [table, runtime, status]
 

@@ -56,9 +56,9 @@ def qwen_tts():
         import torchaudio  # noqa: F401
     except Exception as exc:  # OSError (missing CUDA libs) or ImportError
         _install_torchaudio_placeholder(exc)
-    import qwen_tts as package
+    from .quiet import import_qwen_tts
 
-    return package
+    return import_qwen_tts()
 
 
 def torch():

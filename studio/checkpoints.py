@@ -45,9 +45,17 @@ class CheckpointInfo:
 
     @property
     def label(self) -> str:
-        """A short human label."""
-        suffix = " [test model (noise) / 测试模型（噪声）]" if self.is_random else ""
-        return f"{self.path.name} ({self.kind}, {self.size or '?'}){suffix}"
+        """A short label in no language: folder name, kind and size."""
+        return f"{self.path.name} ({self.kind}, {self.size or '?'})"
+
+    def describe(self, lang: str) -> str:
+        """:attr:`label`, with a note in ``lang`` ('zh' or English) when the weights are random."""
+        return self.label + (random_note(lang) if self.is_random else "")
+
+
+def random_note(lang: str) -> str:
+    """The note that marks a random-weight test model, in ``lang``."""
+    return "（测试模型：噪声）" if lang == "zh" else " [test model: noise]"
 
 
 def _bad(path: Path, zh: str, en: str) -> CheckpointError:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shutil
-import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from . import config
 from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
-from .cli_messages import say
+from .cli_messages import message, say
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
 
@@ -50,7 +45,10 @@ def _write_result(result, args, voice: str = "") -> None:
     path = export_audio(result.samples, result.sr, args.out, sample_rate=args.sample_rate, tags=tags)
     timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items() if k not in NOT_SECONDS)
     lang = user_language()
-    say("result", lang, path=path, seconds=result.seconds, seed=result.seed, model=result.model, timing=timing)
+    from .checkpoints import random_note
+
+    model = result.model + (random_note(lang) if result.random_weights else "")
+    say("result", lang, path=path, seconds=result.seconds, seed=result.seed, model=model, timing=timing)
     if result.model_text:
         say("sent_to_model", lang, text=result.model_text)
     if result.instruction:
@@ -174,67 +172,6 @@ def cmd_design(args) -> None:
     _generate(args, "design", "designed", description=args.description, emotion=args.emotion, intensity=args.intensity)
 
 
-def cmd_pinyin(args) -> None:
-    from .engine import Engine
-
-    args.text = args.text or args.text_option
-    if not args.text and not args.text_file:
-        raise InputError(
-            zh='请给出要分析的文字：python -m studio pinyin "文字"，或 --text-file 文件。',
-            en='Give the text to analyse: python -m studio pinyin "TEXT", or --text-file FILE.',
-        )
-
-    from .text import model_load_seconds, tone3_to_marks
-
-    prepared = Engine().prepare_text(_read_text(args), normalize=not args.no_normalize)
-    if args.json:
-        from dataclasses import asdict as as_dict
-
-        print(
-            json.dumps(
-                {
-                    "display_text": prepared.display_text,
-                    "model_text": prepared.model_text,
-                    "readings": [as_dict(r) for r in prepared.readings],
-                    "model_load_seconds": model_load_seconds(),
-                    "warnings": [w.message(user_language()) for w in prepared.warnings],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    for r in prepared.readings:
-        if r.is_polyphone or r.source != "pypinyin" or args.all:
-            mark = "!" if r.low_confidence else "*" if r.is_polyphone else " "
-            score = f"{r.confidence:.0%}" if r.confidence is not None else ""
-            candidates = "/".join(tone3_to_marks(c) for c in r.candidates)
-            print(f"{r.index:>5} {r.char} {r.pinyin:<8}{mark} {score:>5} {r.source:<10} {candidates}  {r.note}")
-    print(f"text : {prepared.display_text}")
-    print(f"model: {prepared.model_text}")
-    for warning in prepared.warnings:
-        print(f"note: {warning.message(user_language())}")
-    if model_load_seconds() is not None:
-        print(f"polyphone model loaded in {model_load_seconds() * 1000:.0f} ms (! = low confidence: check it)")
-
-
-def cmd_check(args) -> int:
-    from .export import read_tags
-    from .watermark import check_file
-
-    lang = user_language()
-    status = 0
-    for path in args.files:
-        report = check_file(path)
-        tags = read_tags(path) if Path(path).suffix.lower() in (".mp3", ".flac", ".ogg", ".wav") else {}
-        tagged = tags.get("ai_generated") == "true"
-        print(f"{path}: {report['message_zh'] if lang == 'zh' else report['message_en']}")
-        if tagged:
-            print("  tag: AI-generated (Qwen Voice Studio)")
-        status = status or (0 if report["found"] or tagged else 1)
-    return status
-
-
 def _library():
     from .voices import VoiceLibrary
 
@@ -257,17 +194,23 @@ def cmd_voices(args) -> None:
 
         prepared = prepare_reference(args.audio, window=True)
         report = prepared.report
-        print(
-            f"duration {report.duration_s:.2f} s, speech {report.speech_s:.2f} s ({report.speech_ratio:.0%}), "
-            f"SNR {report.snr_db:.0f} dB, clipping {report.clipping_ratio:.2%}, {report.sample_rate} Hz, "
-            f"loudness {report.loudness_lufs if report.loudness_lufs is not None else float('nan'):.1f} LUFS"
+        lufs = report.loudness_lufs if report.loudness_lufs is not None else float("nan")
+        say(
+            "ref_report",
+            lang,
+            duration=report.duration_s,
+            speech=report.speech_s,
+            ratio=report.speech_ratio,
+            snr=report.snr_db,
+            clipping=report.clipping_ratio,
+            sr=report.sample_rate,
+            lufs=lufs,
         )
         span = prepared.source_span
-        print(
-            f"kept {span[0]:.2f}-{span[1]:.2f} s ({prepared.audio.seconds:.2f} s){' [window]' if prepared.windowed else ''}"
-        )
+        kept = message("ref_kept", lang, start=span[0], end=span[1], seconds=prepared.audio.seconds)
+        print(kept + (message("ref_window", lang) if prepared.windowed else ""))
         for finding in report.findings:
-            print(f"{finding.level}: {finding.message(lang)}")
+            say("finding", lang, level=message(f"level_{finding.level}", lang), message=finding.message(lang))
     elif action == "add":
         voice = lib.create(
             args.name,
@@ -340,156 +283,6 @@ def add_voices_parser(sub) -> None:
     p.set_defaults(func=cmd_voices)
 
 
-def cmd_models(args) -> None:
-    from .models import ModelManager
-
-    rows = ModelManager().statuses()
-    if args.json:
-        print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
-        return
-    print(f"{'id':<16}{'kind':<14}{'downloaded':<12}{'disk MB':>9}  path")
-    for r in rows:
-        print(f"{r.id:<16}{r.kind:<14}{'yes' if r.downloaded else 'no':<12}{r.disk_mb:>9.0f}  {r.path}")
-
-
-def cmd_download(args) -> None:
-    from . import checkpoints
-    from .registry import get_spec
-    from .settings import Settings
-
-    progress = TqdmProgress("download", user_language())
-    try:
-        path = checkpoints.download(get_spec(args.model), args.endpoint or Settings.load().endpoint or None, progress)
-    finally:
-        progress.close()
-    print(path)
-
-
-def doctor_report(args=None) -> list[tuple[str, str, bool]]:
-    """(check, finding, ok) rows describing this install."""
-    rows: list[tuple[str, str, bool]] = [("python", platform.python_version(), sys.version_info >= (3, 10))]
-    try:
-        import torch
-
-        rows.append(("torch", torch.__version__, True))
-    except Exception as exc:
-        rows.append(("torch", f"not importable: {exc}", False))
-        return rows
-    from .device import choose_placement, probe
-    from .models import ModelManager
-
-    caps = probe()
-    settings = load_settings(args)
-    try:
-        placement = choose_placement(caps, settings.device, settings.dtype)
-        rows.append(("device", f"{placement.device} ({placement.dtype}, attention {placement.attention})", True))
-    except StudioError as exc:
-        rows.append(("device", exc.message(user_language()), False))
-    if caps.cuda:
-        free, total = torch.cuda.mem_get_info()
-        rows.append(("gpu memory", f"{free / 1e9:.1f} GB free of {total / 1e9:.1f} GB", True))
-    import psutil
-
-    rows.append(("ram", f"{psutil.virtual_memory().available / 1e9:.1f} GB available", True))
-    from .paths import studio_home
-
-    home = studio_home()
-    rows.append(("data folder", f"{home} ({shutil.disk_usage(home).free / 1e9:.0f} GB free)", os.access(home, os.W_OK)))
-    try:
-        from .backend import qwen_tts
-
-        rows.append(("qwen-tts", qwen_tts().__name__ + " imports", True))
-    except Exception as exc:
-        rows.append(("qwen-tts", f"cannot import: {type(exc).__name__}: {exc}", False))
-    present = [r.id for r in ModelManager(settings, caps).statuses() if r.downloaded]
-    rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
-    if config.model():
-        rows.append(("STUDIO_MODEL", config.model(), True))
-    from .remote import remote_config
-
-    remote_url, _ = remote_config(settings)
-    rows.append(("remote", remote_url or "none: generation runs here", True))
-    return rows
-
-
-def cmd_doctor(args) -> int:
-    rows = doctor_report(args)
-    for name, finding, ok in rows:
-        print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
-    return 0 if all(ok for _, _, ok in rows) else 1
-
-
-def cmd_remote(args) -> int:
-    """``remote show | set URL [--key KEY] | clear | test``: the remote engine in the settings."""
-    from .remote import KEY_ENV, URL_ENV, RemoteModel, mask_key, normalize_url, remote_config
-
-    settings = load_settings(args)
-    action = args.remote_command
-    if action == "set":
-        settings.remote_url = normalize_url(args.url)
-        if args.key is not None:
-            settings.remote_key = args.key.strip()
-        settings.save()
-    elif action == "clear":
-        settings.remote_url = settings.remote_key = ""
-        settings.save()
-    url, key = remote_config(settings)
-    if action == "test":
-        if not url:
-            raise InputError(
-                zh="没有设置远程引擎：python -m studio remote set URL [--key KEY]。",
-                en="No remote engine is set: python -m studio remote set URL [--key KEY].",
-            )
-        report = RemoteModel(url, key).check()
-        print(f"ok {report['url']}")
-        print(f"models: {', '.join(report['models']) or '-'}")
-        print(f"voices: {', '.join(report['voices']) or '-'}")
-        return 0
-    print(f"remote engine: {url or 'none (generation runs on this computer)'}")
-    if url:
-        print(f"api key: {mask_key(key) or 'none'}")
-    chosen = settings.remote_choice.chosen if settings.remote_choice else ()
-    overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ or name in chosen]
-    if overridden:
-        print(f"note: {', '.join(overridden)} (environment or --remote/--local) override the settings", file=sys.stderr)
-    return 0
-
-
-def add_remote_parser(sub) -> None:
-    """The ``remote`` command group: the remote engine (an OpenAI-compatible speech server)."""
-    p = sub.add_parser(
-        "remote",
-        help="generate on a remote speech server (vLLM-Omni, another studio): show, set, clear, test",
-        description="Generation goes to the remote engine when its URL is set; everything else stays local. "
-        "Environment: STUDIO_REMOTE_URL and STUDIO_REMOTE_KEY override the settings.",
-    )
-    rs = p.add_subparsers(dest="remote_command", required=True)
-    rs.add_parser("show", help="the remote engine in use (the key masked)")
-    q = rs.add_parser("set", help="use the server at URL, e.g. http://gpu-box:8091")
-    q.add_argument("url")
-    q.add_argument("--key", help="its API key (sent as 'Authorization: Bearer KEY')")
-    rs.add_parser("clear", help="forget the URL and key: generate on this computer")
-    rs.add_parser("test", help="ask the server what it serves (GET /v1/audio/voices and /v1/models)")
-    p.set_defaults(func=cmd_remote)
-
-
-def cmd_make_test_checkpoint(args) -> None:
-    if args.kind == "asr":
-        from .random_recogniser import build_random_recogniser
-
-        print(f"{build_random_recogniser(args.out_dir, args.seed)}  (random weights: its transcripts are noise)")
-        return
-    if args.kind == "separator":
-        from .random_separator import build_random_separator
-
-        print(f"{build_random_separator(args.out_dir, args.seed)}  (random weights: its stems are noise)")
-        return
-    from .random_checkpoint import build_random_checkpoint
-
-    path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
-    print(f"{path}  (random weights: its audio is noise)")
-
-
 def _emotion_options(p: argparse.ArgumentParser) -> None:
     from .style import emotions
 
@@ -552,55 +345,6 @@ def _add_design(sub) -> None:
     p.set_defaults(func=cmd_design)
 
 
-def _add_pinyin(sub) -> None:
-    p = sub.add_parser("pinyin", help="show the readings the studio predicts and the text sent to the model")
-    p.add_argument("text", nargs="?", help="the text (or --text / --text-file)")
-    p.add_argument("--text", dest="text_option", help=argparse.SUPPRESS)
-    p.add_argument("--text-file")
-    p.add_argument("--all", action="store_true", help="every character, not only polyphones and overrides")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-normalize", action="store_true")
-    p.set_defaults(func=cmd_pinyin)
-
-
-def _add_check(sub) -> None:
-    p = sub.add_parser("check", help="does a file carry the studio's watermark or AI-generated tag? (exit 1 if not)")
-    p.add_argument("files", nargs="+")
-    p.set_defaults(func=cmd_check)
-
-
-def _add_models(sub) -> None:
-    p = sub.add_parser("models", help="list the official checkpoints and their state")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_models)
-
-
-def _add_download(sub) -> None:
-    p = sub.add_parser("download", help="download an official checkpoint")
-    p.add_argument("model", help="registry id, e.g. 0.6b-base")
-    p.add_argument("--endpoint", help="hub mirror, e.g. https://hf-mirror.com")
-    p.set_defaults(func=cmd_download)
-
-
-def _add_doctor(sub) -> None:
-    p = sub.add_parser("doctor", help="check the install: python, torch, device, memory, checkpoints")
-    p.set_defaults(func=cmd_doctor)
-
-
-def _add_make_test_checkpoint(sub) -> None:
-    p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
-    p.add_argument("out_dir")
-    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design", "asr", "separator"])
-    p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--weights-dtype",
-        choices=["float32", "bfloat16"],
-        help="how the weights are stored (default: bfloat16 for 0.6b/1.7b, as released; float32 for tiny)",
-    )
-    p.set_defaults(func=cmd_make_test_checkpoint)
-
-
 #: The one command table: every subcommand of ``python -m studio``, in ``--help`` order, with the function
 #: ("module:function", imported only when the parser is built) that adds its parser. ``app.py`` (the desktop
 #: build's entry point) hands exactly these names to :func:`main`, so a command added here works there too.
@@ -608,14 +352,14 @@ COMMANDS: dict[str, str] = {
     "clone": "studio.cli:_add_clone",
     "custom": "studio.cli:_add_custom",
     "design": "studio.cli:_add_design",
-    "pinyin": "studio.cli:_add_pinyin",
+    "pinyin": "studio.cli_tools:_add_pinyin",
     "voices": "studio.cli:add_voices_parser",
-    "remote": "studio.cli:add_remote_parser",
-    "check": "studio.cli:_add_check",
-    "models": "studio.cli:_add_models",
-    "download": "studio.cli:_add_download",
-    "doctor": "studio.cli:_add_doctor",
-    "make-test-checkpoint": "studio.cli:_add_make_test_checkpoint",
+    "remote": "studio.cli_tools:add_remote_parser",
+    "check": "studio.cli_tools:_add_check",
+    "models": "studio.cli_tools:_add_models",
+    "download": "studio.cli_tools:_add_download",
+    "doctor": "studio.cli_tools:_add_doctor",
+    "make-test-checkpoint": "studio.cli_tools:_add_make_test_checkpoint",
     "serve": "studio.api.cli:add_serve_parser",
     "dub": "studio.dubbing.cli:add_dub_parser",
     "finetune": "studio.finetune.cli:add_finetune_parser",

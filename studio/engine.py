@@ -629,6 +629,7 @@ class Engine:
                 sr=sr,
                 seed=seed,
                 model=loaded.info.label,
+                random_weights=loaded.info.is_random,
                 max_new_tokens=int(timings["max_new_tokens"]),
                 timings=dict(timings),
             )
@@ -756,6 +757,7 @@ def _join(parts: list[tuple[SynthesisResult | None, float]]) -> SynthesisResult:
         sr=sr,
         seed=spoken[0].seed,
         model=spoken[0].model,
+        random_weights=spoken[0].random_weights,
         max_new_tokens=sum(p.max_new_tokens for p in spoken),
         timings=timings,
         segments=len(spoken),

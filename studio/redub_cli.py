@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_messages import message, say
 from .progress import TqdmProgress
 
 
@@ -74,7 +75,8 @@ def cmd_redub(args) -> int:
     from .speakers import base_model_embedder
 
     out = Path(args.out)
-    progress = TqdmProgress("redub")
+    lang = user_language()
+    progress = TqdmProgress("redub", lang)
     try:
         result = create_project(
             args.video,
@@ -94,11 +96,16 @@ def cmd_redub(args) -> int:
     finally:
         progress.close()
     project = result.project
-    state = "created" if result.created else "kept (already there; edit it or delete it to start over)"
-    print(f"project: {project.folder} ({state})")
-    print(
-        f"heard {len(result.transcript.segments)} sentences in {result.transcript.duration:.1f} s "
-        f"(language {result.transcript.language or '?'}); {len(project.lines)} lines"
+    state = message("redub_created" if result.created else "redub_kept", lang)
+    say("redub_project", lang, folder=project.folder, state=state)
+    transcript = result.transcript
+    say(
+        "redub_heard",
+        lang,
+        sentences=len(transcript.segments),
+        seconds=transcript.duration,
+        language=transcript.language or "?",
+        lines=len(project.lines),
     )
     if result.separation is not None:
         print(f"voice: {result.separation.voice}")
@@ -113,9 +120,9 @@ def cmd_redub(args) -> int:
     for i, line in enumerate(project.lines[:20]):
         print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.speaker:<4} {line.text[:60]}")
     if len(project.lines) > 20:
-        print(f"... {len(project.lines) - 20} more")
+        say("redub_more", lang, count=len(project.lines) - 20)
     if not args.generate:
-        print(f"next: edit the lines, then: python -m studio dub {project.folder} --out {out} --video {args.video}")
+        say("redub_next", lang, folder=project.folder, out=out, video=args.video)
         return 0
     from .cli import build_parser
 

@@ -120,6 +120,7 @@ class SynthesisResult:
     segments: int = 1  #: how many pieces a long text was generated in
     pause_s: float = 0.0  #: seconds of written pauses (exact silence) in the audio
     notes: list = field(default_factory=list)  #: TextWarning items: what text preparation changed
+    random_weights: bool = False  #: made by a random-weight test model: the audio is noise
 
     @property
     def seconds(self) -> float:

@@ -110,3 +110,34 @@ def aliases_set(url):
     for alias in (NAHIDA, FLASK):
         if httpx.get(f"{url}/api/voices/纳西妲/aliases").json()["aliases"].count(alias) == 0:
             httpx.post(f"{url}/api/voices/纳西妲/aliases", json={"alias": alias}).raise_for_status()
+
+
+@pytest.mark.usefixtures("aliases_set")
+def test_import_a_gpt_sovits_config_over_http(url):
+    from tests.test_voice_aliases import XIAOZHI_YAML
+
+    clip = io.BytesIO()
+    sf.write(clip, voiced_clip(3.0, seed=4), MODEL_SR, format="WAV")
+    config = ("config.yaml", XIAOZHI_YAML.encode(), "application/yaml")
+    form = {"block": "GPT_SOVITS_V3", "name": "坤", "consent": "true"}
+    # The config names a file on the server ("caixukun.wav" beside nothing): without the clip it is refused.
+    r = httpx.post(
+        f"{url}/api/voices/import-gsv", files={"config": config}, data=form, headers={"Accept-Language": "en"}
+    )
+    assert r.status_code == 400 and "is not here" in r.json()["message"]
+    files = {"config": config, "audio": ("0.wav", clip.getvalue(), "audio/wav")}
+    r = httpx.post(f"{url}/api/voices/import-gsv", files=files, data=form)
+    assert r.status_code == 201 and r.json() == {"voice": "坤", "alias": "caixukun.wav", "created": True}
+    # the client's v3 call works unchanged (prompt_text "": the voice's own transcript, here none: x-vector mode)
+    params = {"refer_wav_path": "caixukun.wav", "prompt_text": "", "prompt_language": "zh", "text": "你好。"}
+    assert _wav(httpx.get(f"{url}/", params=params | {"text_language": "zh"}, timeout=TIMEOUT)) > 0
+    # the other block's path already belongs to 纳西妲 (aliases_set): adding it to 派蒙 is refused, naming the holder
+    r = httpx.post(
+        f"{url}/api/voices/import-gsv",
+        files={"config": config},
+        data={"block": "GPT_SOVITS_V2", "voice": "派蒙"},
+        headers={"Accept-Language": "en"},
+    )
+    assert r.status_code == 400 and "纳西妲" in r.json()["message"]
+    bad = httpx.post(f"{url}/api/voices/import-gsv", files={"config": ("config.exe", b"x", "text/plain")})
+    assert bad.status_code == 400

@@ -24,7 +24,8 @@ def test_valid_checkpoint_is_described(tiny_base, tiny_custom, tiny_design):
     assert checkpoints.validate_checkpoint(tiny_custom).kind == "custom_voice"
     info = checkpoints.validate_checkpoint(tiny_design)
     assert info.kind == "voice_design" and info.size == "1.7b" and info.is_random
-    assert "noise" in info.label
+    assert info.describe("en").endswith("[test model: noise]") and info.describe("zh").endswith("（测试模型：噪声）")
+    assert info.label == info.describe("en").removesuffix(" [test model: noise]")  # the label is in no language
 
 
 def test_missing_folder(tmp_path):

@@ -38,7 +38,8 @@ def test_files_are_named_after_scenes_and_zipped(tmp_path, built):
     wav, sr = sf.read(out.track_wav)
     assert sr == SR and len(wav) == len(track.samples) and out.track_mp3.is_file()
     with zipfile.ZipFile(out.zip) as zf:
-        assert set(zf.namelist()) == {p.name for p in out.files}
+        draft = {f"{out.jianying.name}/{p.name}" for p in out.jianying.iterdir()}
+        assert set(zf.namelist()) == {p.name for p in out.files} | draft
     assert {"短片.srt", "短片.vtt", "短片-captions.json", "短片-sentences.srt", "短片-script.json"} <= {
         p.name for p in out.files
     }

@@ -145,6 +145,13 @@ ALLOWED = {
         "DaVinci",
         "Pro",
         "OpenTimelineIO",
+        "PyTorch",
+        "sdpa",
+        "eager",
+        "qwen-tts",
+        "pinyin",
+        "text-file",
+        "Ctrl-C",
     ]
 }
 
@@ -261,3 +268,97 @@ def test_the_first_run_banner_follows_the_language_switch(built, studio_home):
     assert len(switch["outputs"]) == len(loc.components) + 2  # the state, every label, and the banner
     assert not _violations([desktop.first_run_markdown("en")], "en")
     assert _CJK.search(desktop.first_run_markdown("zh"))
+
+
+#: What a user typed (texts, names, a design description): printed back as given, in any language.
+_USER_TEXT = ("银行行长。", "第一场，大家好。", "第二场，再见。", "温柔的旁白", "配音稿")
+#: A pinyin reading with its tone mark (háng, zhǎng): a reading written as it is, in either language.
+_PINYIN = re.compile(r"\b[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*\b")
+
+
+def _user_free(text: str) -> str:
+    """``text`` without what the user typed (their texts and names, character by character) and pinyin.
+
+    A typed name becomes ``0``, so a file named after it (``0-dub.zip``) stays a literal file name.
+    """
+    for typed in _USER_TEXT:
+        text = text.replace(typed, "0")
+    text = re.sub(r"[" + "".join(dict.fromkeys("".join(_USER_TEXT))) + r"]", " ", text)
+    return _PINYIN.sub(" ", text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_cli_prints_one_language(lang, tmp_path, monkeypatch, capsys, reference_wav, tiny_design):
+    """Every command a creator runs offline prints its reports, tables and notes in the user's language."""
+    import studio.cli
+
+    monkeypatch.setenv("STUDIO_LANG", lang)
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("STUDIO_REMOTE_URL", raising=False)
+    monkeypatch.delenv("STUDIO_REMOTE_KEY", raising=False)
+    script = tmp_path / "配音稿.txt"
+    script.write_text("第一场，大家好。\n\n第二场，再见。\n", encoding="utf-8")
+    out = tmp_path / "out"
+    dub = ["dub", str(script), "--out", str(out), "--voice", "design:温柔的旁白", "--design-model", str(tiny_design)]
+    dub += ["--max-new-tokens", "8", "--seed", "1", "--format", "wav"]
+    commands = [
+        (["pinyin", "银行行长。", "--all"], 0),
+        (["voices", "check", str(reference_wav)], 0),
+        (["voices", "list"], 0),
+        (["models"], 0),
+        (["remote", "show"], 0),
+        (["remote", "set", "http://127.0.0.1:9", "--key", "sk-0123456789"], 0),
+        (["remote", "clear"], 0),
+        (["doctor"], None),
+        (dub, 0),
+        (["check", str(out / "scene1-audio.wav")], None),
+        (["pinyin"], 2),
+    ]
+    bad = []
+    for argv, code in commands:
+        got = studio.cli.main(argv)
+        stdout, stderr = capsys.readouterr()
+        assert code is None or got == code, f"{argv}: exit {got}\n{stdout}\n{stderr}"
+        printed = stdout + ("\n" + stderr if code == 2 else "")
+        assert printed.strip(), f"{argv} printed nothing"
+        lines = [line for line in _user_free(printed).splitlines() if line.strip()]
+        bad += [f"{argv[:2]}: {b}" for b in _violations(lines, lang)]
+    assert not bad, "\n".join(bad)
+
+
+def test_http_validation_errors_speak_one_language():
+    """pydantic's refusals (English only) reach a Chinese client in Chinese, the field names as sent."""
+    from fastapi.exceptions import RequestValidationError
+
+    from studio.api.errors import validation_error
+
+    problems = [
+        {"type": "string_type", "loc": ("body", "input"), "msg": "Input should be a valid string"},
+        {"type": "missing", "loc": ("body", "voice"), "msg": "Field required"},
+        {"type": "less_than_equal", "loc": ("body", "speed"), "msg": "Input should be <= 4", "ctx": {"le": 4.0}},
+        {"type": "literal_error", "loc": ("body", "response_format"), "msg": "Input should be 'mp3' or 'wav'"}
+        | {"ctx": {"expected": "'mp3' or 'wav'"}},
+        {"type": "something_new", "loc": ("query", "seed"), "msg": "Some new check failed"},
+    ]
+    err = validation_error(RequestValidationError(problems))
+    zh = err.message("zh")
+    for field in ("input", "voice", "speed", "response_format", "seed", "'mp3' or 'wav'"):
+        assert field in zh
+        zh = zh.replace(field, "")
+    assert not _violations([zh], "zh") and "不大于 4.0" in zh
+    assert not _violations([err.message("en")], "en") and "Field required" in err.message("en")
+    assert err.details["param"] == "input"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_models_tab_runtime_panel_speaks_one_language(lang, studio_home):
+    """The panel filled on page load (device, memory, loaded model, remote engine) follows the language."""
+    from studio.engine import Engine
+    from studio.ui.common import UiContext
+    from studio.ui.models_tab import _runtime, _table
+
+    ctx = UiContext(Engine())
+    text = _runtime(ctx, lang)
+    assert text.strip() and not _violations(text.splitlines(), lang), text
+    kinds = [row[1] for row in _table(ctx, lang)]
+    assert kinds and not _violations(kinds, lang), kinds

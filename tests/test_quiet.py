@@ -63,3 +63,23 @@ def test_api_requests_raise_no_library_warning(tmp_path, recwarn):
         srv.stop()
     raised = [f"{w.category.__name__}: {w.message} ({w.filename})" for w in recwarn]
     assert raised == []
+
+
+def test_generating_prints_no_library_chatter(tmp_path, tiny_base, reference_wav):
+    # qwen-tts' import prints a flash-attn banner, the sox module it imports a shell error and a log
+    # warning, and transformers' generate() a pad_token_id notice per call: none reach the console.
+    out_wav = tmp_path / "x.wav"
+    argv = ["clone", "--voice-audio", str(reference_wav), "--x-vector-only", "--text", "你好。"]
+    out = subprocess.run(
+        [sys.executable, "-m", "studio", *argv, "--model", str(tiny_base), "--out", str(out_wav)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "STUDIO_LANG": "en"},
+    )
+    assert out.returncode == 0, out.stderr
+    for chatter in ("flash-attn", "SoX", "sox", "pad_token_id", "Warning"):
+        assert chatter not in out.stdout + out.stderr, chatter
+    result = next(line for line in out.stdout.splitlines() if line.startswith(str(out_wav)))
+    assert "[test model: noise]" in result and "测试" not in result  # the random-weight note in one language

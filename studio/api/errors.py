@@ -111,14 +111,54 @@ def validation_error(exc: RequestValidationError) -> InputError:
             en="The request body is not valid JSON. Check quotes, commas and brackets.",
             param="body",
         )
-    parts, first = [], None
+    zh_parts, en_parts, first = [], [], None
     for p in problems[:5]:
         loc = [str(x) for x in p.get("loc", ()) if x not in ("body", "query")]
         field = ".".join(loc) or "body"
         first = first or field
-        parts.append(f"{field}: {p.get('msg', 'invalid')}")
-    detail = "; ".join(parts)
-    return InputError(zh=f"请求参数无效：{detail}", en=f"Invalid request: {detail}", param=first or "body")
+        en_parts.append(f"{field}: {p.get('msg', 'invalid')}")
+        zh_parts.append(f"{field}：{_zh_problem(p)}")
+    return InputError(
+        zh=f"请求参数无效：{'；'.join(zh_parts)}", en=f"Invalid request: {'; '.join(en_parts)}", param=first or "body"
+    )
+
+
+#: pydantic's error types in Chinese (its own messages are English only); {name} takes the error's ctx.
+_ZH_PROBLEMS = {
+    "missing": "缺少此项",
+    "string_type": "应为文本",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "extra_forbidden": "不接受此项",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "string_too_long": "太长（最多 {max_length} 个字符）",
+    "string_too_short": "太短（至少 {min_length} 个字符）",
+    "too_long": "太多（最多 {max_length} 项）",
+    "too_short": "太少（至少 {min_length} 项）",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+}
+
+
+def _zh_problem(problem: dict) -> str:
+    """One pydantic problem in Chinese ("值无效" for a type not listed)."""
+    template = _ZH_PROBLEMS.get(problem.get("type", ""), "值无效")
+    try:
+        return template.format(**(problem.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return template.split("：")[0].split("（")[0]
 
 
 def _bad_character(exc: BaseException) -> bool:

@@ -158,7 +158,7 @@ def cmd_dub(args) -> int:
         left = interrupted(project.folder)
         if left is not None:  # a run that crashed: its finished lines are reused below
             zh, en = describe_marker(left)
-            print(f"继续上次中断的生成（{zh}）" if lang == "zh" else f"resuming the interrupted run ({en})")
+            say("dub_resuming", lang, where=zh if lang == "zh" else en)
     apply_arguments(project, args)
     if args.video and args.mix == "background":
         from .mux import check_background
@@ -223,7 +223,7 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
     say("dub_header", lang, **heads)
     for p in track.placements:
         line = project.lines[p.index]
-        status = results[line.id].status if line.id in results else "-"
+        status = message(f"status_{results[line.id].status}", lang) if line.id in results else "-"
         flag = f"  ! {p.suggestion(lang)}" if p.flagged else ""
         file = outputs.line_files.get(line.id)
         print(
@@ -241,7 +241,7 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
         failed=len(report.failed),
         audio=audio_s,
         track=track.seconds,
-        mode=track.mode,
+        mode=message(f"mode_{track.mode}", lang),
         wall=wall_s,
         over=len(track.flagged),
     )
@@ -249,4 +249,6 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
     if timelines:
         names = {k: timelines[f"timeline.{k}"].name for k in ("xml", "fcpxml", "otio")}
         say("dub_timelines", lang, **names)
+    if outputs.jianying is not None:
+        say("dub_jianying", lang, path=outputs.jianying)
     say("dub_zip", lang, path=outputs.zip)

@@ -7,7 +7,8 @@
 * captions per line (``<name>.srt``, ``.vtt``, ``-captions.json`` for Remotion) and per sentence
   (``<name>-sentences.srt`` ...);
 * editor timelines (:mod:`.editors`): ``<name>-timeline.xml`` (FCP 7 XML: Premiere, Resolve),
-  ``<name>.fcpxml`` (Final Cut) and ``<name>.otio``;
+  ``<name>.fcpxml`` (Final Cut) and ``<name>.otio``, and a 剪映 draft folder ``<name>-jianying/``
+  (:mod:`.jianying`);
 * the script (``<name>-script.json``) and a zip of all of it (``<name>-dub.zip``).
 """
 
@@ -22,6 +23,7 @@ from ..errors import InputError
 from ..export import Tags, export_audio
 from . import captions
 from .editors import timeline_names, write_timelines
+from .jianying import write_jianying_draft
 from .names import line_file_names, safe_stem
 from .project import Project, write_text_atomic
 from .scripts import script_text
@@ -38,6 +40,7 @@ class Outputs:
     track_mp3: Path | None = None
     subtitles: dict[str, Path] = field(default_factory=dict)  #: srt, vtt, json, sentences.srt, ...
     timelines: dict[str, Path] = field(default_factory=dict)  #: timeline.xml, timeline.fcpxml, timeline.otio
+    jianying: Path | None = None  #: the 剪映 draft folder
     zip: Path | None = None
     video: Path | None = None  #: set when the track was muxed into a video
 
@@ -133,13 +136,17 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
     script = folder / f"{stem}-script.json"
     write_text_atomic(script, script_text(project, "json"))
     out.subtitles["script.json"] = script
-    out.zip = zip_outputs(out.files, folder / f"{stem}-dub.zip")
+    out.jianying = write_jianying_draft(project, track, out.line_files, folder, stem)
+    out.zip = zip_outputs(out.files, folder / f"{stem}-dub.zip", folders=(out.jianying,))
     return out
 
 
-def zip_outputs(files: list[Path], dest: Path) -> Path:
-    """Zip ``files`` (flat) into ``dest``, atomically."""
+def zip_outputs(files: list[Path], dest: Path, folders: tuple[Path, ...] = ()) -> Path:
+    """Zip ``files`` (flat) and the files of ``folders`` (under their folder's name) into ``dest``, atomically."""
     with atomic.replacing(dest) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in files:
             zf.write(path, path.name)
+        for sub in folders:
+            for path in sorted(p for p in sub.iterdir() if p.is_file()):
+                zf.write(path, f"{sub.name}/{path.name}")
     return dest

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import signal
+from pathlib import Path
 
+from ..cli_messages import message, say
 from ..errors import InputError
 from ..progress import CancelToken, TqdmProgress
 from .train import TrainOptions
@@ -70,9 +72,11 @@ def _options(args) -> TrainOptions:
 
 
 def cmd_finetune(args) -> int:
+    from ..cli import user_language
     from ..errors import Cancelled
     from .job import FinetuneRequest, run_finetune
 
+    lang = user_language()
     request = FinetuneRequest(
         data_dir=args.data_dir,
         name=args.name,
@@ -89,36 +93,40 @@ def cmd_finetune(args) -> int:
     cancel = CancelToken()
 
     def first_interrupt(signum, frame):
-        print("\nstopping after this step (Ctrl-C again to stop now)...", flush=True)
+        print(message("finetune_stopping", lang), flush=True)
         cancel.cancel()
         signal.signal(signal.SIGINT, previous)
 
     previous = signal.signal(signal.SIGINT, first_interrupt)
-    progress = TqdmProgress("finetune")
+    progress = TqdmProgress("finetune", lang)
     try:
         result = run_finetune(request, progress, cancel)
     except Cancelled:
-        print(f"stopped; the run is kept in {args.out}/training: run the same command to resume")
+        say("finetune_stopped", lang, folder=Path(args.out) / "training")
         return 130
     finally:
         progress.close()
         signal.signal(signal.SIGINT, previous)
     data = result.report["data"]
     for record in result.report["epochs"]:
-        line = f"epoch {record['epoch']}: loss {record['loss']:.3f}"
+        line = message("finetune_epoch", lang, epoch=record["epoch"], loss=record["loss"])
         if record.get("evaluation"):
             e = record["evaluation"]
-            line += f", rate x{e['rate_ratio']:.2f} of the data's, similarity {e['similarity']:.3f}"
+            line += message("finetune_evaluation", lang, rate=e["rate_ratio"], similarity=e["similarity"])
         print(line)
-    print(
-        f"{result.out}  speaker '{result.speaker}': {data['clips']} clips, {data['minutes']} min, "
-        f"exported epoch {result.report['exported_epoch']} of {len(result.report['epochs'])}"
+    say(
+        "finetune_done",
+        lang,
+        out=result.out,
+        speaker=result.speaker,
+        clips=data["clips"],
+        minutes=data["minutes"],
+        epoch=result.report["exported_epoch"],
+        epochs=len(result.report["epochs"]),
     )
     if data["rejected"]:
-        print(f"left out {len(data['rejected'])} clips (see {result.out / 'training' / 'report.json'})")
+        say("finetune_rejected", lang, count=len(data["rejected"]), report=result.out / "training" / "report.json")
     if not args.no_library:
-        print(f"in the voice library as '{args.name}': choose it in the Clone tab, or clone --voice \"{args.name}\"")
-    print(
-        f'speak with: python -m studio custom --model {result.out} --speaker "{result.speaker}" --text ... --out x.wav'
-    )
+        say("finetune_in_library", lang, name=args.name)
+    say("finetune_speak", lang, out=result.out, speaker=result.speaker)
     return 0

@@ -111,7 +111,12 @@ def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -
             api_name="set_language",
             queue=False,
         )
-        demo.load(lambda: (_table(ctx), _runtime(ctx)), None, [table, runtime], api_visibility="private")
+        demo.load(
+            lambda lang: (_table(ctx, lang), _runtime(ctx, lang)),
+            [lang_state],
+            [table, runtime],
+            api_visibility="private",
+        )
 
         def fill_library(request: gr.Request):
             return library_rows(ctx.library(request))

@@ -177,12 +177,14 @@ def audio_output(samples: np.ndarray, sr: int) -> tuple[int, np.ndarray]:
 
 def result_markdown(result, lang: str) -> str:
     """One line describing a generation."""
+    from ..checkpoints import random_note
+
     text = t(
         "result_info",
         lang,
         seconds=result.seconds,
         seed=result.seed,
-        model=result.model,
+        model=result.model + (random_note(lang) if getattr(result, "random_weights", False) else ""),
         gen=result.timings.get("generate", 0.0),
     )
     if "load" in result.timings:

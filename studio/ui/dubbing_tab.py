@@ -25,6 +25,7 @@ from .common import UiContext, audio_output, escape_md, show_last_error, user_er
 from .dubbing_jobs import job_text, project_status, stop_project
 from .i18n import t
 from .i18n_tables import columns
+from .layout import FITTED_TABLE, column_widths
 from .redub_panel import build_redub_panel
 
 _HEADERS = [
@@ -44,8 +45,8 @@ _HEADERS = [
 ]
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
-#: Each column sized for its content (the longest header of both languages); the text takes what is left and wraps.
-_WIDTHS = ["40px", "72px", "80px", "96px", "auto", "84px", "84px", "84px", "72px", "72px", "100px", "72px", "64px"]
+#: Widest content of the short columns, in characters (an id, a time like 123.45).
+_CONTENT_CHARS = {"col_id": 8, "col_speaker": 8, "col_duration": 6, "col_start": 6, "col_end": 6}
 _DEFAULT_FOLDER = "dubbing/my-dub"
 #: Seconds between two polls of the project's job (status, progress, finished lines).
 POLL_S = 1.0
@@ -172,7 +173,8 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
             headers=columns(_COLUMNS, "zh"),
             interactive=True,
             wrap=True,
-            column_widths=_WIDTHS,
+            column_widths=column_widths(_COLUMNS, "col_text", _CONTENT_CHARS),
+            elem_classes=[FITTED_TABLE],
             label=t("dub_lines", "zh"),
         ),
         label="dub_lines",

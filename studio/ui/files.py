@@ -141,6 +141,12 @@ class StudioBlocks(gr.Blocks):
         self.language_state: gr.State | None = None
         self.default_language = "zh"
 
+    def launch(self, *args, css: str | None = None, **kwargs):
+        """Launch with the studio's style sheet (:data:`studio.ui.layout.STUDIO_CSS`) unless ``css`` is given."""
+        from .layout import STUDIO_CSS
+
+        return super().launch(*args, css=STUDIO_CSS if css is None else css, **kwargs)
+
     def _language(self, state) -> str:
         if self.language_state is not None and state is not None:
             try:

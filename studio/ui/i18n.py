@@ -98,6 +98,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dtype": ("精度", "Precision"),
     "save_settings": ("保存设置", "Save settings"),
     "runtime": ("运行状态", "Runtime"),
+    "kind_base": ("声音克隆", "voice clone (base)"),
+    "kind_custom_voice": ("预设音色", "preset voices (custom_voice)"),
+    "kind_voice_design": ("声音设计", "voice design"),
+    "kind_tokenizer": ("语音编解码器", "speech tokenizer"),
+    "kind_asr": ("语音识别", "speech recognition"),
+    "runtime_device": (
+        "设备 **{device}** · 精度 **{dtype}** · 注意力 {attention}",
+        "device **{device}** · dtype **{dtype}** · attention {attention}",
+    ),
+    "runtime_memory": ("内存占用 {rss:.0f} MB", "RSS {rss:.0f} MB"),
+    "runtime_gpu": ("显存 {mb:.0f} MB", "GPU {mb:.0f} MB"),
+    "runtime_loaded": ("已加载：{name}", "loaded: {name}"),
+    "runtime_remote": ("远程引擎：{url}（在那里生成）", "remote engine: {url} (generation runs there)"),
     "saved": ("已保存。", "Saved."),
     "remote_title": (
         "### 远程引擎\n填写 OpenAI 兼容语音服务器的地址（例如用 vLLM-Omni 部署的 Qwen3-TTS，或另一台电脑上的本工作室），"

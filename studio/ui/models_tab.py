@@ -16,30 +16,28 @@ from .i18n_tables import columns
 _COLUMNS = ("col_model_id", "col_kind", "col_downloaded", "col_disk_mb", "col_loaded", "col_path")
 
 
-def _table(ctx: UiContext) -> list[list]:
+def _table(ctx: UiContext, lang: str = "zh") -> list[list]:
     return [
-        [r.id, r.kind, "✓" if r.downloaded else "", r.disk_mb, "✓" if r.loaded else "", r.path]
+        [r.id, t(f"kind_{r.kind}", lang), "✓" if r.downloaded else "", r.disk_mb, "✓" if r.loaded else "", r.path]
         for r in ctx.engine.manager.statuses()
     ]
 
 
-def _runtime(ctx: UiContext) -> str:
+def _runtime(ctx: UiContext, lang: str = "zh") -> str:
     manager = ctx.engine.manager
     placement = manager.placement()
     memory = manager.memory_report()
-    loaded = manager.loaded.info.label if manager.loaded else "-"
+    loaded = manager.loaded.info.describe(lang) if manager.loaded else "-"
     parts = [
-        f"device **{placement.device}**",
-        f"dtype **{placement.dtype}**",
-        f"attention {placement.attention}",
-        f"RSS {memory['rss_mb']:.0f} MB",
+        t("runtime_device", lang, device=placement.device, dtype=placement.dtype, attention=placement.attention),
+        t("runtime_memory", lang, rss=memory["rss_mb"]),
     ]
     if "cuda_allocated_mb" in memory:
-        parts.append(f"GPU {memory['cuda_allocated_mb']:.0f} MB")
-    text = " · ".join(parts) + f"  \nloaded: {loaded}"
+        parts.append(t("runtime_gpu", lang, mb=memory["cuda_allocated_mb"]))
+    text = " · ".join(parts) + "  \n" + t("runtime_loaded", lang, name=loaded)
     remote = ctx.engine.remote
     if remote is not None:
-        text += f"  \nremote engine: {escape_md(remote.url)} (generation runs there)"
+        text += "  \n" + t("runtime_remote", lang, url=escape_md(remote.url))
     return text
 
 
@@ -68,8 +66,8 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         save = ctx.loc(gr.Button(t("save_settings", "zh")), value="save_settings")
     status = gr.Markdown()
 
-    def refreshed(message: str = ""):
-        return _table(ctx), _runtime(ctx), message
+    def refreshed(message: str = "", lang: str = "zh"):
+        return _table(ctx, lang), _runtime(ctx, lang), message
 
     outputs = [table, runtime, status]
 
@@ -78,7 +76,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         path = checkpoints.download(
             get_spec(model_id), settings.endpoint or None, gradio_progress(progress, lang), ctx.cancel_token(request)
         )
-        return refreshed(t("done_download", lang, path=path))
+        return refreshed(t("done_download", lang, path=path), lang)
 
     @user_errors
     def do_load(lang, model_id, progress=gr.Progress()):
@@ -86,12 +84,12 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         manager = ctx.engine.manager
         with manager.turn(gradio_progress(progress, lang)):  # while a generation holds the model, say which
             loaded = manager.get(model_id, kind, gradio_progress(progress, lang))
-        return refreshed(t("done_load", lang, name=loaded.info.label, seconds=loaded.load_seconds))
+        return refreshed(t("done_load", lang, name=loaded.info.describe(lang), seconds=loaded.load_seconds), lang)
 
     @user_errors
     def do_unload(lang):
         ctx.engine.manager.unload()
-        return refreshed(t("done_unload", lang))
+        return refreshed(t("done_unload", lang), lang)
 
     @user_errors
     def do_delete(lang, model_id):
@@ -101,7 +99,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
             if manager.loaded is not None and manager.loaded.key == model_id:
                 manager.unload()
             removed = checkpoints.delete(get_spec(model_id))
-        return refreshed(t("done_delete" if removed else "nothing_deleted", lang, name=model_id))
+        return refreshed(t("done_delete" if removed else "nothing_deleted", lang, name=model_id), lang)
 
     @user_errors
     def do_use_folder(lang, model_id, path):
@@ -110,7 +108,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         ctx.engine.manager.check_kind(info, get_spec(model_id).kind)
         settings.local_models[model_id] = str(info.path)
         settings.save()
-        return refreshed(t("saved", lang))
+        return refreshed(t("saved", lang), lang)
 
     @user_errors
     def do_save(lang, endpoint_value, device_value, dtype_value):
@@ -120,7 +118,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         choose_placement(ctx.engine.manager.capabilities, device_value, dtype_value)  # refuse an impossible choice
         settings.endpoint, settings.device, settings.dtype = endpoint_value.strip(), device_value, dtype_value
         settings.save()
-        return refreshed(t("saved", lang))
+        return refreshed(t("saved", lang), lang)
 
     download.click(do_download, [lang_state, selected], outputs, concurrency_id="downloads", api_visibility="private")
     load.click(
@@ -147,7 +145,7 @@ def build_models_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dataframe
         concurrency_limit=engine_waiters(),
         api_visibility="private",
     )
-    refresh.click(lambda: refreshed(), None, outputs, api_visibility="private")
+    refresh.click(lambda lang: refreshed("", lang), [lang_state], outputs, api_visibility="private")
     use_folder.click(do_use_folder, [lang_state, selected, folder], outputs, api_visibility="private")
     save.click(do_save, [lang_state, endpoint, device, dtype], outputs, api_visibility="private")
     if not space.enabled():  # a Space's visitors must not redirect its engine
@@ -199,13 +197,13 @@ def build_remote_group(ctx: UiContext, lang_state: gr.State, runtime: gr.Markdow
             settings.remote_key = key_value.strip()
         settings.save()
         message = t("remote_on", lang, url=escape_md(settings.remote_url)) if url_value else t("remote_off", lang)
-        return settings.remote_url, "", in_use(lang, message), _runtime(ctx)
+        return settings.remote_url, "", in_use(lang, message), _runtime(ctx, lang)
 
     @user_errors
     def do_clear(lang):
         settings.remote_url = settings.remote_key = ""
         settings.save()
-        return "", "", in_use(lang, t("remote_off", lang)), _runtime(ctx)
+        return "", "", in_use(lang, t("remote_off", lang)), _runtime(ctx, lang)
 
     def do_test(lang, url_value, key_value):
         """Try the URL and key in the boxes (the saved key when the box is empty); report OK or the error."""

@@ -11,7 +11,7 @@ import pytest
 
 from studio.ui.dubbing_tab import _COLUMNS
 from studio.ui.i18n_tables import columns
-from tests.conftest import running_app
+from tests.helpers import running_app
 from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, ensure_chromium, visible_panel
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from studio.dubbing.jianying import AUDIO_TRACK, TEXT_TRACK, write_jianying_draf
 from studio.dubbing.outputs import write_outputs
 from studio.dubbing.project import Line, Project
 from studio.dubbing.timeline import assemble
-from tests.conftest import voiced_clip
+from tests.helpers import voiced_clip
 
 SR = 24_000
 US = 1_000_000

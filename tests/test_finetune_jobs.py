@@ -13,7 +13,7 @@ from finetune_fixtures import make_clips
 
 from studio.errors import InputError
 from studio.finetune.review import ReviewRow, apply_review, review, total_minutes
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def test_review_writes_clean_clips_then_applies_edits_and_drops(tmp_path):

@@ -25,7 +25,7 @@ from studio.finetune.train import TrainOptions
 from studio.models import ModelManager
 from studio.random_checkpoint import MARKER_FILE
 from studio.settings import Settings
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 HEARD = "今天天气"  # what the stand-in recogniser hears, whatever is said
 

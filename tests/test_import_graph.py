@@ -94,3 +94,19 @@ def test_help_imports_no_web_or_model_library():
         [sys.executable, "-m", "studio", "--help"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
     )
     assert "serve" in shown.stdout and "clone" in shown.stdout
+
+
+def test_no_test_module_imports_conftest():
+    """Shared helpers live in tests/helpers.py: importing conftest as a module would run its setup twice."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            if any(n.split(".")[-1] == "conftest" for n in names):
+                offenders.append(path.name)
+    assert len(list((ROOT / "tests").glob("test_*.py"))) > 50
+    assert offenders == []

@@ -5,7 +5,7 @@ from audio_fixtures import speech_video
 
 from studio.dubbing.project import Project
 from studio.random_separator import build_random_separator
-from tests.conftest import running_app
+from tests.helpers import running_app
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import gradio as gr
 from .. import space
 from ..dubbing.checks import check_line
 from ..dubbing.jobs import FINAL, registry
+from ..dubbing.listening import heard_cell
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
 from ..dubbing.project import Line, Project, project_folder
 from ..errors import ConflictError, InputError, StudioError
@@ -40,11 +41,27 @@ _HEADERS = [
     "pause_after",
     "locked",
     "takes",
+    "heard",
 ]
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
 #: Each column sized for its content (the longest header of both languages); the text takes what is left and wraps.
-_WIDTHS = ["40px", "72px", "80px", "96px", "auto", "84px", "84px", "84px", "72px", "72px", "100px", "72px", "64px"]
+_WIDTHS = [
+    "40px",
+    "72px",
+    "80px",
+    "96px",
+    "auto",
+    "84px",
+    "84px",
+    "84px",
+    "72px",
+    "72px",
+    "100px",
+    "72px",
+    "64px",
+    "160px",
+]
 _DEFAULT_FOLDER = "dubbing/my-dub"
 #: Seconds between two polls of the project's job (status, progress, finished lines).
 POLL_S = 1.0
@@ -66,6 +83,7 @@ def _rows(project: Project) -> list[list]:
             line.pause_after or "",
             line.locked,
             f"{line.chosen + 1}/{len(line.takes)}" if line.takes else "",
+            heard_cell(line.take.check if line.take else None),
         ]
         for i, line in enumerate(project.lines)
     ]

@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,7 @@ class SynthesisResult:
     segments: int = 1  #: how many pieces a long text was generated in
     pause_s: float = 0.0  #: seconds of written pauses (exact silence) in the audio
     notes: list = field(default_factory=list)  #: TextWarning items: what text preparation changed
+    check: Any = None  #: a :class:`studio.takecheck.TakeCheck` when the take was heard by the recogniser
 
     @property
     def seconds(self) -> float:

@@ -200,16 +200,16 @@ def align(intended: list[Unit], heard: list[Unit]) -> list[tuple[int | None, int
             row[j] = min(prev[j - 1] + (0 if match[j - 1] else 1), prev[j] + 1, row[j - 1] + 1)
     pairs: list[tuple[int | None, int | None]] = []
     i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (0 if same[i - 1][j - 1] else 1):
-            pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
+    while i > 0 or j > 0:  # from the end, gaps before matches on a tie: a text's missing end stays at the end
+        if i > 0 and cost[i, j] == cost[i - 1, j] + 1:
             pairs.append((i - 1, None))
             i -= 1
-        else:
+        elif j > 0 and cost[i, j] == cost[i, j - 1] + 1:
             pairs.append((None, j - 1))
             j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
     return pairs[::-1]
 
 
@@ -336,6 +336,11 @@ def rank_key(check: TakeCheck | None, fit: float) -> tuple[float, float]:
     return (-(check.score if check is not None else 0.0), fit)
 
 
+def token_budget(text: str) -> int:
+    """The most text tokens worth decoding for a take of ``text``: room for a runaway, not for endless noise."""
+    return max(24, min(400, 3 * len(text) + 16))
+
+
 def checker(folder, language: str | None = None) -> Callable[[np.ndarray, int, str], TakeCheck]:
     """A function checking (samples, sample rate, text) with the recogniser in ``folder`` (loaded lazily)."""
     from . import recogniser
@@ -348,7 +353,9 @@ def checker(folder, language: str | None = None) -> Callable[[np.ndarray, int, s
             import soxr
 
             audio = soxr.resample(audio, sr, recogniser.SAMPLE_RATE)
-        transcript = recogniser.get(folder).transcribe(audio.astype(np.float32), language, vad=False)
+        transcript = recogniser.get(folder).transcribe(
+            audio.astype(np.float32), language, vad=False, greedy=True, max_new_tokens=token_budget(text)
+        )
         return check_transcript(text, transcript, len(samples) / float(sr))
 
     return check

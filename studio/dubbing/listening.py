@@ -74,7 +74,7 @@ def take_checker(project: Project) -> Callable | None:
 
 
 def word_transcriber(project: Project) -> Callable | None:
-    """A ``transcribe(samples, sr) -> Transcript`` for word captions, or None when they are not made."""
+    """A ``transcribe(samples, sr, text) -> Transcript`` for word captions, or None when they are not made."""
     settings = project.settings
     wanted = settings.word_captions if settings.word_captions is not None else settings.check_takes
     folder = _wanted(wanted)
@@ -82,15 +82,17 @@ def word_transcriber(project: Project) -> Callable | None:
         return None
     language = _language(settings)
 
-    def transcribe(samples: np.ndarray, sr: int):
+    def transcribe(samples: np.ndarray, sr: int, text: str = ""):
         from .. import recogniser
+        from ..takecheck import token_budget
 
         audio = np.asarray(samples, dtype=np.float32)
         if sr != recogniser.SAMPLE_RATE:
             import soxr
 
             audio = soxr.resample(audio, sr, recogniser.SAMPLE_RATE).astype(np.float32)
-        return recogniser.get(folder).transcribe(audio, language, vad=False)
+        budget = token_budget(text) if text else None
+        return recogniser.get(folder).transcribe(audio, language, vad=False, greedy=True, max_new_tokens=budget)
 
     return transcribe
 

@@ -86,7 +86,7 @@ def build_outputs(
 ) -> Build:
     """Assemble the track from the lines' takes and write every output (the one way the UI, CLI and HTTP build).
 
-    ``transcribe`` (``(samples, sr) -> Transcript``; "auto": :func:`.listening.word_transcriber`; None: none)
+    ``transcribe`` (``(samples, sr, text) -> Transcript``; "auto": :func:`.listening.word_transcriber`; None: none)
     times the word captions. Refuses (:class:`InputError`) before writing anything when no line has audio yet;
     lines without audio are left silent and listed in :attr:`Build.missing`.
     """
@@ -116,7 +116,7 @@ def write_outputs(
 ) -> Outputs:
     """Write line files, the track, captions and the script into ``folder``, then zip them.
 
-    With ``transcribe`` (``(samples, sr) -> Transcript``) also the word-level captions.
+    With ``transcribe`` (``(samples, sr, text) -> Transcript``) also the word-level captions.
     """
     folder = Path(folder)
     stem = safe_stem(project.name)

@@ -28,8 +28,9 @@ def line_words(project: Project, track: Track, transcribe: Callable) -> list[tup
         clip = track.clips.get(p.line_id)
         if clip is None or not len(clip):
             continue
-        transcript = transcribe(clip, track.sr)
-        words = timed_words(spoken_text(project.lines[p.index]), transcript, len(clip) / track.sr)
+        text = spoken_text(project.lines[p.index])
+        transcript = transcribe(clip, track.sr, text)
+        words = timed_words(text, transcript, len(clip) / track.sr)
         found.append((p.line_id, [TimedWord(w.text, p.start_s + w.start, p.start_s + w.end) for w in words]))
     return found
 

@@ -224,10 +224,14 @@ def error_rate(intended: list[Unit], heard: list[Unit], pairs=None) -> float:
 
 
 def expected_seconds(units: list[Unit], display_text: str = "") -> float:
-    """How long an ordinary reading of ``units`` lasts (syllables at 4 a second, Latin 3 letters a syllable)."""
+    """How long an ordinary reading of ``units`` lasts: 4 syllables a second (3 Latin letters a syllable),
+    0.3 s per punctuation pause, plus the written pauses of ``display_text``."""
+    from .text.pauses import total_pause
+
     syllabic = sum(1 for u in units if _SYLLABIC.match(u.char))
     letters = len(units) - syllabic
-    return (syllabic + letters / 3.0) / _RATE + 0.3 * len(_PAUSE_MARK.findall(display_text))
+    marks = len(_PAUSE_MARK.findall(PAUSE_TAG.sub("", display_text)))
+    return (syllabic + letters / 3.0) / _RATE + 0.3 * marks + total_pause(display_text)
 
 
 def find_flags(

@@ -38,7 +38,7 @@ def _gpu() -> bool:
 
 def _wanted(setting: bool | None) -> Path | None:
     """The recogniser folder when ``setting`` (True/False/None = automatic) asks for it, else None."""
-    if setting is False:
+    if setting is False or (setting is None and not _gpu()):
         return None
     folder = recogniser_folder()
     if setting is True and folder is None:
@@ -46,11 +46,10 @@ def _wanted(setting: bool | None) -> Path | None:
 
         state = asr.status()
         raise NotFoundError(
-            zh=f"项目设置要求逐条听写检查，但没有可用的语音识别模型。{state.zh}",
-            en=f"The project asks for every take to be checked by ear, but no recogniser is available. {state.en}",
+            zh=f"项目设置要求语音识别（逐条听写检查或逐字字幕），但没有可用的模型。{state.zh}",
+            en="The project asks for the recogniser (takes checked by ear or word captions), but none is "
+            f"available. {state.en}",
         )
-    if setting is None and not _gpu():
-        return None
     return folder
 
 

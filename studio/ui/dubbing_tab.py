@@ -46,22 +46,8 @@ _HEADERS = [
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
 #: Each column sized for its content (the longest header of both languages); the text takes what is left and wraps.
-_WIDTHS = [
-    "40px",
-    "72px",
-    "80px",
-    "96px",
-    "auto",
-    "84px",
-    "84px",
-    "84px",
-    "72px",
-    "72px",
-    "100px",
-    "72px",
-    "64px",
-    "160px",
-]
+_WIDTHS = ["40px", "72px", "80px", "96px", "auto", "84px", "84px", "84px", "72px", "72px", "100px", "72px", "64px"]
+_WIDTHS += ["160px"]  # heard: what the recogniser heard in the chosen take
 _DEFAULT_FOLDER = "dubbing/my-dub"
 #: Seconds between two polls of the project's job (status, progress, finished lines).
 POLL_S = 1.0

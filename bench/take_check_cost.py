@@ -71,8 +71,10 @@ def main() -> None:
     def generate():
         return engine.custom(TEXT, "Vivian", model=str(tts), seed=1, sampling=sampling, delivery=delivery)
 
+    started = time.perf_counter()
     take = generate()  # warm-up: loads both models, as a dubbing run does before its first line
     check(take.samples, take.sr, TEXT)
+    print(f"warm-up (both models loaded, one take made and checked): {time.perf_counter() - started:.1f} s", flush=True)
     gen_s, check_s, audio_s = [], [], []
     for _ in range(args.repeats):
         started = time.perf_counter()
@@ -82,6 +84,7 @@ def main() -> None:
         result = check(take.samples, take.sr, TEXT)
         check_s.append(time.perf_counter() - started)
         audio_s.append(take.seconds)
+        print(f"repeat {len(gen_s)}: generate {gen_s[-1]:.3f} s, check {check_s[-1]:.3f} s", flush=True)
     g, c = statistics.median(gen_s), statistics.median(check_s)
     print(f"TTS {args.tts_size} ({tts.name}), recogniser {args.asr_size} ({asr.name}), device {args.device}")
     print(f"take: {statistics.median(audio_s):.2f} s of audio, {args.steps} steps; text {len(TEXT)} characters")

@@ -191,3 +191,18 @@ def test_a_dubbing_run_with_the_real_checker_stores_the_check_with_the_take(tmp_
     assert 1 <= len(line.takes) <= 2 and all(t.check is not None for t in line.takes)
     assert report.results[0].check == line.take.check
     assert isinstance(RunReport().results, list) and LineResult("x", 0, "generated").check is None
+
+
+def test_http_settings_switch_checking_and_an_explicit_null_means_automatic():
+    from pydantic import ValidationError
+
+    from studio.api.dubbing.projects import _apply_settings
+    from studio.api.dubbing.routes import DubSettingsBody
+
+    p = Project(name="h", lines=[Line(text="你好。")])
+    _apply_settings(None, p, DubSettingsBody(check_takes=True, retakes=3, word_captions=False))
+    assert (p.settings.check_takes, p.settings.retakes, p.settings.word_captions) == (True, 3, False)
+    _apply_settings(None, p, DubSettingsBody.model_validate({"check_takes": None, "gap_s": 1.0}))
+    assert p.settings.check_takes is None and p.settings.retakes == 3 and p.settings.word_captions is False
+    with pytest.raises(ValidationError):
+        DubSettingsBody(retakes=9)

@@ -195,6 +195,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "none downloaded yet (the first generate downloads one)",
     ),
     "doc_no_remote": ("无：在本机生成", "none: generation runs here"),
+    "dub_checked": (
+        "逐条听写检查 {checked} 行，仍有问题 {wrong} 行（已标出，请试听）",
+        "checked by ear: {checked} line(s); still wrong: {wrong} (marked; listen to them)",
+    ),
+    "dub_heard_wrong": (
+        "  ! 第 {n} 行：错误率 {cer:.0%}；{problems}；听到：“{heard}”",
+        "  ! line {n}: error rate {cer:.0%}; {problems}; heard: '{heard}'",
+    ),
+    "dub_words": ("逐字字幕：{names}", "word captions: {names}"),
     "error": ("错误：{message}", "error: {message}"),
     "cancelled": ("已取消", "cancelled"),
     "note": ("提示：{message}", "note: {message}"),

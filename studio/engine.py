@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -563,7 +564,9 @@ class Engine:
                 max_seconds,
                 **kwargs,
             )
-            if best is None or _distance(results[0], delivery) < _distance(best[0], delivery):
+            if delivery.checker is not None and len(texts) == 1:
+                results[0].check = delivery.checker(results[0].samples, results[0].sr, texts[0])
+            if best is None or _rank(results[0], delivery) < _rank(best[0], delivery):
                 best = results
         for result, text in zip(best, texts, strict=True):
             result.model_text = text
@@ -780,6 +783,13 @@ def _distance(result: SynthesisResult, delivery: Delivery) -> float:
     return abs(result.seconds - delivery.duration) if delivery.duration is not None else 0.0
 
 
+def _rank(result: SynthesisResult, delivery: Delivery) -> tuple[float, float]:
+    """Best-of-N order (smaller first): the take check's score when takes are heard, then the length fit."""
+    from .takecheck import rank_key
+
+    return rank_key(result.check, _distance(result, delivery))
+
+
 @dataclass
 class Delivery:
     """What happens to the audio after generation: exact length and loudness."""
@@ -790,6 +800,9 @@ class Delivery:
     loudness: float | None = DEFAULT_LUFS  #: integrated LUFS; None leaves the audio untouched
     true_peak: float = DEFAULT_TRUE_PEAK_DB
     watermark: bool = True  #: an inaudible "made by this studio" mark (studio.watermark)
+    #: ``check(samples, sr, model_text) -> TakeCheck`` (:func:`studio.takecheck.checker`): each take is heard
+    #: and best-of-N ranks by its score first, length fit second
+    checker: Callable | None = None
 
     def check(self) -> None:
         """Refuse impossible settings before any generation starts."""

@@ -64,8 +64,12 @@ def _tokenizer():
     return tok, specials
 
 
-def build_random_recogniser(out_dir: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random Whisper in faster-whisper's layout to ``out_dir``; return the folder."""
+#: (d_model, layers, heads, ffn) per size: "tiny" for tests, "small" with Whisper small's shapes for benchmarks
+SIZES = {"tiny": (32, 2, 2, 64), "small": (768, 12, 12, 3072)}
+
+
+def build_random_recogniser(out_dir: str | Path, seed: int = 0, size: str = "tiny") -> Path:
+    """Write a random Whisper (``size`` in :data:`SIZES`) in faster-whisper's layout to ``out_dir``; return it."""
     import torch
     from ctranslate2.converters import TransformersConverter
     from transformers import (
@@ -81,16 +85,17 @@ def build_random_recogniser(out_dir: str | Path, seed: int = 0) -> Path:
     ids = {name: tok.token_to_id(name) for name in specials}
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
     vocab_size = tok.get_vocab_size() + TIMESTAMPS
+    width, layers, heads, ffn = SIZES[size]
     config = WhisperConfig(
         vocab_size=vocab_size,
         num_mel_bins=N_MELS,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        d_model=width,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn,
+        decoder_ffn_dim=ffn,
         max_source_positions=1500,
         max_target_positions=448,
         pad_token_id=eot,

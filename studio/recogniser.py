@@ -251,12 +251,16 @@ class Recogniser:
         word_timestamps: bool = True,
         vad: bool = True,
         on_segment=None,
+        greedy: bool = False,
+        max_new_tokens: int | None = None,
     ) -> Transcript:
         """Recognise ``audio`` (a 16 kHz mono float32 array, or a file path) with sentence and word times.
 
         ``vad`` skips the parts without speech first (Silero VAD), which keeps Whisper from inventing
         text over music; turn it off to transcribe everything. ``on_segment(segment)`` is called as each
-        sentence is ready (to save partial work).
+        sentence is ready (to save partial work). ``greedy`` decodes once, without beam search or
+        temperature fallback, and ``max_new_tokens`` caps each window's text: for checking our own takes,
+        where the text's length is known and speed matters more than the last point of accuracy.
         """
         code = language_code(language)
         model = self._load()
@@ -276,6 +280,8 @@ class Recogniser:
             word_timestamps=word_timestamps,
             vad_filter=vad,
             condition_on_previous_text=False,
+            **({"beam_size": 1, "temperature": 0.0} if greedy else {}),
+            max_new_tokens=max_new_tokens,
         )
         duration = float(info.duration)
         segments = []

@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +122,7 @@ class SynthesisResult:
     pause_s: float = 0.0  #: seconds of written pauses (exact silence) in the audio
     notes: list = field(default_factory=list)  #: TextWarning items: what text preparation changed
     random_weights: bool = False  #: made by a random-weight test model: the audio is noise
+    check: Any = None  #: a :class:`studio.takecheck.TakeCheck` when the take was heard by the recogniser
 
     @property
     def seconds(self) -> float:

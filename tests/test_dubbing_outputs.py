@@ -91,7 +91,7 @@ def test_dubbing_tab_builds_with_bilingual_labels_and_keeps_takes_when_the_table
         columns=list(_HEADERS),
     )
     table.loc[0, "text"] = "一改"
-    table.loc[2] = [3, "", "s3", "B", "新加的一行", "", 0.5, "", "", "", "", False, ""]
+    table.loc[2] = [3, "", "s3", "B", "新加的一行", "", 0.5, "", "", "", "", False, "", ""]
     edited = apply_table(project, table, pd.DataFrame([["A", "preset:Vivian"], ["", ""]], columns=["speaker", "voice"]))
     assert [line.text for line in edited.lines] == ["一改", "二", "新加的一行"]
     assert edited.lines[0].takes and edited.lines[1].start == 1.0 and edited.lines[2].id

@@ -33,7 +33,9 @@ _SETTINGS: dict[str, tuple[tuple, float, float]] = {
     "loudness": ((int, float, None), -70.0, 0.0),
     "gap_s": ((int, float), 0.0, 30.0),
     "max_stretch": ((int, float), 1.0, 2.0),
+    "retakes": ((int,), 0, 7),
 }
+_SWITCHES = ("check_takes", "word_captions")  #: True, False or None (automatic)
 
 
 def check_line_count(count: int, source: str) -> None:
@@ -158,12 +160,25 @@ def check_line(line: Line, index: int, max_seconds: float = MAX_SLOT_SECONDS) ->
             and (seed is None or (isinstance(seed, int) and not isinstance(seed, bool)))
         )
         texts_ok = all(isinstance(v, str) and len(v) <= MAX_LABEL_CHARS for v in (take.hash, take.model, take.created))
+        texts_ok = texts_ok and _check_ok(take.check)
         if not numbers_ok or not texts_ok or not 0 <= seconds <= MAX_SLOT_SECONDS:
             raise InputError(
                 zh=f"{where[0]}：版本记录 “{take.file}” 已损坏（时长、种子、模型或时间无效）。",
                 en=f"{where[1]}: the take record '{take.file}' is damaged (invalid length, seed, model or date).",
             )
     return line
+
+
+def _check_ok(check: object) -> bool:
+    """Whether a take's stored check is absent or reads back (bounded: a heard text no longer than a line)."""
+    if check is None:
+        return True
+    from ..takecheck import TakeCheck
+
+    try:
+        return isinstance(check, dict) and len(TakeCheck.from_dict(check).heard) <= 4 * MAX_TEXT_CHARS
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def check_settings(raw: dict, source: str) -> dict:
@@ -192,8 +207,8 @@ def _setting_ok(name: str, value: object, default: object) -> bool:
             and math.isfinite(value)
             and low <= value <= high
         )
-    if isinstance(default, bool):
-        return isinstance(value, bool)
+    if isinstance(default, bool) or name in _SWITCHES:
+        return isinstance(value, bool) or (value is None and name in _SWITCHES)
     if not isinstance(value, str) or len(value) > 2000 or bad_char(value) is not None:
         return False
     return name != "format" or value in _FORMATS

@@ -45,6 +45,9 @@ def add_dub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--allow-overlap", action="store_true", help="let a long line run into the following gap")
     p.add_argument("--lines", help="only these line numbers, e.g. 1,3-5")
     p.add_argument("--force", action="store_true", help="make new takes even for unchanged lines")
+    p.add_argument(
+        "--check-takes", choices=["auto", "on", "off"], help="hear each take with the recogniser (auto: with a GPU)"
+    )
     p.add_argument("--video", help="also mux the track into a copy of this video")
     p.add_argument(
         "--mix",
@@ -135,6 +138,8 @@ def apply_arguments(project: Project, args) -> None:
             setattr(s, attr, value)
     if args.allow_overlap:
         s.allow_overlap = True
+    if getattr(args, "check_takes", None):
+        s.check_takes = {"auto": None, "on": True, "off": False}[args.check_takes]
 
 
 def cmd_dub(args) -> int:
@@ -251,4 +256,22 @@ def print_summary(project: Project, report, track, outputs, wall_s: float, lang:
         say("dub_timelines", lang, **names)
     if outputs.jianying is not None:
         say("dub_jianying", lang, path=outputs.jianying)
+    print_checks(project, report, lang)
+    words = [p.name for k, p in outputs.subtitles.items() if k.startswith(("words.", "karaoke."))]
+    if words:
+        say("dub_words", lang, names=", ".join(words))
     say("dub_zip", lang, path=outputs.zip)
+
+
+def print_checks(project: Project, report, lang: str = "en") -> None:
+    """The lines checked by ear, and each one still wrong with what was heard."""
+    from .listening import check_report
+
+    checked = [(r, check_report(r.check, lang)) for r in report.results if r.check is not None]
+    if not checked:
+        return
+    wrong = [(r, c) for r, c in checked if not c["ok"]]
+    say("dub_checked", lang, checked=len(checked), wrong=len(wrong))
+    for r, c in wrong:
+        problems = ("；" if lang == "zh" else "; ").join(c["problems"]) or "-"
+        say("dub_heard_wrong", lang, n=r.index + 1, cer=c["cer"], problems=problems, heard=c["heard"][:80])

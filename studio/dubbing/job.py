@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import StudioError
 from ..progress import CancelToken, Status, progress_text
+from .listening import check_report
 
 FINAL = ("done", "failed", "cancelled")
 
@@ -35,6 +36,7 @@ class LineState:
     seconds: float | None = None
     message_zh: str = ""
     message_en: str = ""
+    check: dict | None = None  #: what the recogniser heard in the chosen take (:mod:`.listening`)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class DubJob:
                 return
             state.seconds = round(result.seconds, 4) if result.status != "failed" else None
             state.message_zh, state.message_en = result.message_zh, result.message_en
+            state.check = getattr(result, "check", None)
             if self.current == result.index:
                 self.current = None
 
@@ -128,6 +131,7 @@ class DubJob:
                     "status": s.status,
                     "seconds": s.seconds,
                     "message": (s.message_zh if zh else s.message_en) or None,
+                    "check": check_report(s.check, lang),
                 }
                 for s in self.lines
             ]
@@ -152,6 +156,7 @@ class DubJob:
                     for x in lines
                     if x["status"] == "failed"
                 ],
+                "heard_wrong": [x["number"] for x in lines if x["check"] is not None and not x["check"]["ok"]],
                 "warnings": [{"number": n, "message": z if zh else e} for n, z, e in self.warnings],
                 "error": self.error.to_dict(lang) if self.error is not None else None,
                 "force": self.force,

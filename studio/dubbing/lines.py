@@ -67,6 +67,7 @@ class Take:
     seed: int
     model: str
     created: str = ""
+    check: dict | None = None  #: what the recogniser heard (:meth:`studio.takecheck.TakeCheck.to_dict`)
 
 
 @dataclass
@@ -115,3 +116,6 @@ class DubSettings:
     allow_overlap: bool = False  #: a line too long for its slot may run into the following gap
     format: str = "mp3"
     default_voice: str = ""  #: voice spec for speakers without a mapping
+    check_takes: bool | None = None  #: check each take by ear (None: on with a GPU and a recogniser on disk)
+    retakes: int = 2  #: with checking: new takes made for a line whose take is still wrong
+    word_captions: bool | None = None  #: word-level captions (None: when takes are checked)

@@ -6,6 +6,8 @@
 * the full track as ``<name>-track.wav`` and ``<name>-track.mp3``;
 * captions per line (``<name>.srt``, ``.vtt``, ``-captions.json`` for Remotion) and per sentence
   (``<name>-sentences.srt`` ...);
+* with the recogniser (:mod:`.word_captions`): captions per word (``<name>-words.srt``, ``.vtt``,
+  ``-words-captions.json``) and karaoke ASS (``<name>-karaoke.ass``);
 * editor timelines (:mod:`.editors`): ``<name>-timeline.xml`` (FCP 7 XML: Premiere, Resolve),
   ``<name>.fcpxml`` (Final Cut) and ``<name>.otio``, and a 剪映 draft folder ``<name>-jianying/``
   (:mod:`.jianying`);
@@ -14,7 +16,9 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +61,7 @@ def fixed_names(stem: str) -> list[str]:
     names = [f"{stem}-track.wav", f"{stem}-track.mp3", f"{stem}-script.json", f"{stem}-dub.zip"]
     for level in ("", "-sentences"):
         names += [f"{stem}{level}.srt", f"{stem}{level}.vtt", f"{stem}{level}-captions.json"]
+    names += [f"{stem}-words.srt", f"{stem}-words.vtt", f"{stem}-words-captions.json", f"{stem}-karaoke.ass"]
     return names + timeline_names(stem)
 
 
@@ -80,10 +85,13 @@ class Build:
         )
 
 
-def build_outputs(project: Project, folder: str | Path | None = None, fmt: str | None = None) -> Build:
+def build_outputs(
+    project: Project, folder: str | Path | None = None, fmt: str | None = None, transcribe="auto"
+) -> Build:
     """Assemble the track from the lines' takes and write every output (the one way the UI, CLI and HTTP build).
 
-    Refuses (:class:`InputError`) before writing anything when no line has audio yet;
+    ``transcribe`` (``(samples, sr, text) -> Transcript``; "auto": :func:`.listening.word_transcriber`; None: none)
+    times the word captions. Refuses (:class:`InputError`) before writing anything when no line has audio yet;
     lines without audio are left silent and listed in :attr:`Build.missing`.
     """
     from .runner import load_takes, take_rate
@@ -100,11 +108,20 @@ def build_outputs(project: Project, folder: str | Path | None = None, fmt: str |
     track = assemble(project, audio, take_rate(project))
     assert project.folder is not None or folder is not None
     where = Path(folder) if folder is not None else project.folder / "outputs"
-    return Build(track, write_outputs(project, track, where, fmt or project.settings.format), missing)
+    if transcribe == "auto":
+        from .listening import word_transcriber
+
+        transcribe = word_transcriber(project)
+    return Build(track, write_outputs(project, track, where, fmt or project.settings.format, transcribe), missing)
 
 
-def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str = "mp3") -> Outputs:
-    """Write line files, the track, captions and the script into ``folder``, then zip them."""
+def write_outputs(
+    project: Project, track: Track, folder: str | Path, fmt: str = "mp3", transcribe: Callable | None = None
+) -> Outputs:
+    """Write line files, the track, captions and the script into ``folder``, then zip them.
+
+    With ``transcribe`` (``(samples, sr, text) -> Transcript``) also the word-level captions.
+    """
     folder = Path(folder)
     stem = safe_stem(project.name)
     out = Outputs(folder)
@@ -132,6 +149,8 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
             path = folder / (f"{stem}{level}.{kind}" if kind != "json" else f"{stem}{level}-captions.json")
             write_text_atomic(path, text)
             out.subtitles[f"{level.lstrip('-') or 'lines'}.{kind}"] = path
+    if transcribe is not None:
+        out.subtitles.update(write_word_captions(project, track, folder, stem, transcribe))
     out.timelines = write_timelines(project, track, out.line_files, folder, stem)
     script = folder / f"{stem}-script.json"
     write_text_atomic(script, script_text(project, "json"))
@@ -139,6 +158,28 @@ def write_outputs(project: Project, track: Track, folder: str | Path, fmt: str =
     out.jianying = write_jianying_draft(project, track, out.line_files, folder, stem)
     out.zip = zip_outputs(out.files, folder / f"{stem}-dub.zip", folders=(out.jianying,))
     return out
+
+
+def write_word_captions(project: Project, track: Track, folder: Path, stem: str, transcribe: Callable) -> dict:
+    """The word-level captions (:mod:`.word_captions`), by kind ("words.srt", ..., "karaoke.ass")."""
+    from . import word_captions
+
+    timed = word_captions.line_words(project, track, transcribe)
+    cues = word_captions.word_cues(timed)
+    texts = {
+        "words.srt": (f"{stem}-words.srt", captions.to_srt(cues)),
+        "words.vtt": (f"{stem}-words.vtt", captions.to_vtt(cues)),
+        "words.json": (
+            f"{stem}-words-captions.json",
+            json.dumps(word_captions.remotion_words(timed), ensure_ascii=False, indent=2) + "\n",
+        ),
+        "karaoke.ass": (f"{stem}-karaoke.ass", word_captions.to_ass(timed)),
+    }
+    written = {}
+    for kind, (name, text) in texts.items():
+        write_text_atomic(folder / name, text)
+        written[kind] = folder / name
+    return written
 
 
 def zip_outputs(files: list[Path], dest: Path, folders: tuple[Path, ...] = ()) -> Path:

@@ -24,6 +24,7 @@ from .. import atomic
 from ..errors import Cancelled, InputError, StudioError, writing
 from ..finetune.library import trained_by_name
 from ..progress import CancelToken, Eta, ProgressFn, Status, no_progress
+from . import listening
 from .lock import project_lock
 from .project import Line, Project, VoiceChoice, line_label
 from .voicing import KIND_MODEL, library_or_default, line_hash, model_for, resolve_voice, saved_clip, spoken_text
@@ -52,6 +53,7 @@ class LineResult:
     seconds: float = 0.0
     message_zh: str = ""
     message_en: str = ""
+    check: dict | None = None  #: what the recogniser heard in the chosen take (when takes are checked)
 
     def message(self, lang: str = "zh") -> str:
         """The failure message in ``lang``."""
@@ -193,6 +195,7 @@ def run_project(
     cancel: CancelToken | None = None,
     on_line: Callable[[LineResult], None] | None = None,
     job: str = "",
+    checker: Callable | str | None = "auto",
 ) -> RunReport:
     """Generate the project's lines (or the ids in ``only``); ``force`` makes a new take even when up to date.
 
@@ -204,6 +207,9 @@ def run_project(
     any generation, a "flagged" result for each line whose slot or target length
     its text can never fit (it is still generated; the track cuts it and says so).
     ``job`` names the run in the project's marker (see :mod:`.lock`).
+    ``checker`` (``check(samples, sr, text)``, see :mod:`.listening`; "auto" from the project's
+    ``check_takes``) hears each take; a take that is still wrong gets up to ``retakes`` new ones and the
+    best (check score first, length fit second) is chosen; the results carry the check.
     """
     started = time.perf_counter()
     report = RunReport()
@@ -214,6 +220,8 @@ def run_project(
             on_line(result)
 
     library = library_or_default(library)
+    if checker == "auto":
+        checker = listening.take_checker(project)
     wanted = set(only) if only is not None else None
     with project_lock(project, job, force) as marker:
         jobs = []
@@ -244,7 +252,11 @@ def run_project(
                 cancel.check()
             reused = _reuse(project, line, digest, force)
             if reused:
-                record(LineResult(line.id, i, reused, line.take.seconds if line.take else 0.0))
+                if checker is not None and line.take is not None and line.take.check is None:
+                    listening.check_take(checker, project, line)
+                    project.save()
+                take = line.take
+                record(LineResult(line.id, i, reused, take.seconds if take else 0.0, check=take and take.check))
                 marker.finished(line.id)
                 continue
             marker.at(k + 1, i + 1)
@@ -258,17 +270,29 @@ def run_project(
             progress(k / len(jobs), where.with_(eta_s=eta.left(k / len(jobs))))
             if on_line is not None:
                 on_line(LineResult(line.id, i, "running"))
-            try:
-                result = _generate(engine, project, i, voice, library, line_progress, cancel)
-            except Cancelled:
-                raise
-            except StudioError as exc:
-                record(_failed(i, line, exc))
+            tries = 1 + (project.settings.retakes if checker is not None else 0)
+            made, error = 0, None
+            for _ in range(tries):
+                try:
+                    result = _generate(engine, project, i, voice, library, line_progress, cancel)
+                except Cancelled:
+                    raise
+                except StudioError as exc:  # a failed retake keeps the takes already made
+                    error = exc
+                    break
+                _save_take(project, line, digest, result)
+                made += 1
+                if checker is None or not listening.is_wrong(listening.check_take(checker, project, line)):
+                    break
+            if not made:
+                record(_failed(i, line, error))
                 marker.finished(line.id)
                 continue
-            _save_take(project, line, digest, result)
+            if checker is not None:
+                listening.choose_best(line, digest)
+            project.save()
             marker.finished(line.id)
-            record(LineResult(line.id, i, "generated", result.seconds))
+            record(LineResult(line.id, i, "generated", line.take.seconds, check=line.take.check))
         progress(1.0, Status("done"))
     report.results.sort(key=lambda r: r.index)
     report.wall_s = time.perf_counter() - started

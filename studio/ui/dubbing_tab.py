@@ -17,6 +17,7 @@ import gradio as gr
 from .. import space_mode as space
 from ..dubbing.checks import check_line
 from ..dubbing.jobs import FINAL, registry
+from ..dubbing.listening import heard_cell
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
 from ..dubbing.project import Line, Project, project_folder
 from ..errors import ConflictError, InputError, StudioError
@@ -42,6 +43,7 @@ _HEADERS = [
     "pause_after",
     "locked",
     "takes",
+    "heard",
 ]
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
@@ -68,6 +70,7 @@ def _rows(project: Project) -> list[list]:
             line.pause_after or "",
             line.locked,
             f"{line.chosen + 1}/{len(line.takes)}" if line.takes else "",
+            heard_cell(line.take.check if line.take else None),
         ]
         for i, line in enumerate(project.lines)
     ]

@@ -16,6 +16,7 @@ COLUMN_STRINGS: dict[str, tuple[str, str]] = {
     "col_pause_after": ("句后停顿", "pause after"),
     "col_locked": ("锁定", "locked"),
     "col_takes": ("版本", "takes"),
+    "col_heard": ("听写", "heard"),
     "col_voice": ("声音", "voice"),
     "col_name": ("名称", "name"),
     "col_language": ("语言", "language"),

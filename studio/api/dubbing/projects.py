@@ -220,6 +220,9 @@ def _apply_settings(ctx: ApiContext, project: Project, body: DubSettingsBody | N
             setattr(s, attr, value)
     if "loudness" in given:
         s.loudness = body.loudness
+    for attr in ("check_takes", "word_captions", "retakes"):
+        if attr in given and (attr != "retakes" or body.retakes is not None):
+            setattr(s, attr, getattr(body, attr))
     if body.language is not None:
         s.language = parse_language(body.language)
     for attr, kind in (("model_base", "base"), ("model_custom", "custom_voice"), ("model_design", "voice_design")):

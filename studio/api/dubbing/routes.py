@@ -89,6 +89,9 @@ class DubSettingsBody(BaseModel):
     model_base: str | None = Field(None, max_length=64, description="registry id for cloned voices")
     model_custom: str | None = Field(None, max_length=64, description="registry id for preset speakers")
     model_design: str | None = Field(None, max_length=64, description="registry id for designed voices")
+    check_takes: bool | None = Field(None, description="hear each take with the recogniser; null: with a GPU")
+    retakes: int | None = Field(None, ge=0, le=7, description="new takes for a line still heard wrong (default 2)")
+    word_captions: bool | None = Field(None, description="word-level captions; null: when takes are checked")
 
 
 class ProjectCreate(BaseModel):
@@ -113,6 +116,15 @@ class ProjectCreate(BaseModel):
     )
 
 
+class TakeCheckInfo(BaseModel):
+    ok: bool = Field(description="false: the take does not sound like its text (listen to it)")
+    cer: float = Field(description="character error rate against the text the model was given")
+    score: float
+    flags: list[str] = Field(description="polyphone | dropped | repeated | runaway | truncated | unintelligible")
+    problems: list[str] = Field(description="the flags in words, in the request's language")
+    heard: str
+
+
 class LineStatus(BaseModel):
     number: int = Field(description="1-based line number")
     id: str
@@ -121,6 +133,7 @@ class LineStatus(BaseModel):
     status: str = Field(description="pending | running | generated | reused | locked | failed | cancelled")
     seconds: float | None = Field(None, description="length of the line's take as generated")
     message: str | None = Field(None, description="why the line failed")
+    check: TakeCheckInfo | None = Field(None, description="what the recogniser heard in the chosen take")
 
 
 class LineError(BaseModel):
@@ -177,6 +190,7 @@ class JobStatus(BaseModel):
     warnings: list[LineWarning] = Field(
         [], description="lines whose slot or target length their text can never fit, found before generating"
     )
+    heard_wrong: list[int] = Field([], description="1-based numbers of lines whose best take is still heard wrong")
     error: dict[str, str] | None = Field(description="why the job failed: {error, message}")
     force: bool
     selected_lines: str | None

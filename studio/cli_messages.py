@@ -167,7 +167,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "finetune_rejected": ("有 {count} 个片段未使用（见 {report}）", "left out {count} clips (see {report})"),
     "finetune_in_library": (
-        '已加入声音库，名为 "{name}"：在克隆页选择它，或 clone --voice "{name}"',
+        '已加入声音库，名为“{name}”：在克隆页选择它，或运行 `python -m studio clone --voice "{name}"`',
         'in the voice library as "{name}": choose it in the Clone tab, or clone --voice "{name}"',
     ),
     "finetune_speak": (

@@ -20,6 +20,9 @@ KNOWN_LIBRARY_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
     # on every UI event; Starlette renamed it HTTP_422_UNPROCESSABLE_CONTENT. Starlette attributes the
     # warning two frames up (inside FastAPI's routing), so it cannot be matched by module; the message is exact.
     (r"'HTTP_422_UNPROCESSABLE_ENTITY' is deprecated", UserWarning),
+    # Gradio's queue (gradio/queueing.py) uses two pandas options that pandas 3 deprecates (Pandas4Warning).
+    (r"'future\.no_silent_downcasting' is deprecated", Warning),
+    (r"The copy keyword is deprecated and will be removed", Warning),
 )
 
 

@@ -125,14 +125,20 @@ def _run(name: str, call):
 
 
 def _generate(args, method: str, voice_tag: str, **options) -> None:
-    """What every generating command does: ``engine.<method>`` on the text under a tqdm bar, then write and report.
+    """What every generating command does: a ``method`` speech request under a tqdm bar, then write and report.
 
-    ``options`` are the command's own arguments to the engine call (speaker, description, reference, ...);
+    ``options`` are the command's own fields of the request (speaker, description, reference, ...);
     ``voice_tag`` names the voice in the output file's tags.
     """
+    from .speech import SpeechRequest
+
     engine = engine_for(args)
-    call = getattr(engine, method)
-    result = _run(method, lambda progress: call(_read_text(args), progress=progress, **options, **_common(args)))
+
+    def speak(progress):
+        request = SpeechRequest(method, [_read_text(args)], **options, **_common(args))
+        return next(iter(engine.speak(request, progress)))
+
+    result = _run(method, speak)
     _write_result(result, args, voice=voice_tag)
 
 

@@ -16,6 +16,7 @@ from ..engine import check_seed
 from ..errors import StudioError
 from ..models import spec_for
 from ..registry import LANGUAGE_ZH, LANGUAGES, MODELS, SPEAKERS
+from ..speech import SpeechRequest
 from .common import (
     UiContext,
     audio_output,
@@ -224,7 +225,7 @@ def _kept_error(lang: str, request: gr.Request):
 
 
 def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, text: str, voice: str, own, shared):
-    """Run ``Engine.<kind>`` and keep the take with the keyword arguments that can make it again.
+    """Run ``Engine.speak`` on a ``kind`` request and keep the take with the keyword arguments that can make it again.
 
     ``own`` is (the tab's stored arguments, arguments not kept: an uploaded reference, the session's voice
     library); ``shared`` the values of the shared controls: (sampling values, language, model, seed box,
@@ -236,16 +237,16 @@ def _generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, 
     offered = {value for _, value in model_choices(_KIND[kind])} | {ctx.engine.manager.default_model(_KIND[kind])}
     space.check_operator_only((model or "").strip() in offered)
     stored = {**stored, "language": language, "model": model, "normalize": bool(normalize)}
-    result = getattr(ctx.engine, kind)(
-        text,
+    speech = SpeechRequest(
+        kind,
+        [text],
         **stored,
         **unstored,
         seed=_seed(seed_value),
         sampling=sampling_from(sampling_values),
         delivery=delivery_from(duration, ratio, takes),
-        progress=gradio_progress(progress, lang),
-        cancel=ctx.cancel_token(request),
     )
+    result = next(iter(ctx.engine.speak(speech, gradio_progress(progress, lang), ctx.cancel_token(request))))
     return _finish(ctx, request, result, lang, kind, text, voice, {**stored, "sampling": sampling_values})
 
 

@@ -24,6 +24,7 @@ from .models import LoadedModel, ModelManager, spec_for
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import SPEAKERS, normalize_language
 from .speech import SpeechRequest, check_seed, check_text, instruction_language, speaker_name
+from .speech_calls import SpeechCalls
 from .style import compose_instruction
 from .synthesis import Sampling, SynthesisResult, accel_notes
 from .timing import MIN_STRETCH, check_target_reachable
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class Engine:
+class Engine(SpeechCalls):
     """Clone, custom-voice and voice-design generation over one :class:`ModelManager`.
 
     With a remote engine set (``remote_url`` in the settings, or ``STUDIO_REMOTE_URL``),
@@ -197,97 +198,6 @@ class Engine:
             result.notes = list(warnings) + backend.notes(request.sampling, blend) + accel_notes(result.timings)
         return results
 
-    def clone(
-        self,
-        text: str,
-        reference: Audio | str | Path | tuple | None = None,
-        transcript: str = "",
-        x_vector_only: bool = False,
-        language: str = "Auto",
-        model: str | None = None,
-        seed: int | None = None,
-        sampling: Sampling | None = None,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        delivery: Delivery | None = None,
-        voice: str | None = None,
-        clip: str | None = None,
-        normalize: bool = True,
-        intensity: float = 1.0,
-        library=None,
-    ) -> SynthesisResult:
-        """Speak ``text`` in the voice of ``reference`` (3-10 s ideal) with a Base model.
-
-        In-context mode needs ``transcript`` (what the reference says); with
-        ``x_vector_only`` only the speaker embedding is used. Instead of a
-        reference, ``voice`` names a saved voice and ``clip`` the tag of one of
-        its clips (e.g. an emotion; default: its neutral clip).
-
-        Base models take no instruction, so emotion comes from the clip. With an
-        emotion ``clip``, ``intensity`` w (0-1) blends the speaker embedding,
-        (1 - w) * neutral clip + w * emotional clip, while the in-context prompt
-        (codes and transcript) always comes from the emotional clip: 0 keeps the
-        neutral timbre with the emotional delivery, 1 takes both from the emotion.
-        ``library`` is the voice library to find ``voice`` in (default: :attr:`voices`).
-        """
-        return self.clone_batch(
-            [text],
-            reference,
-            transcript,
-            x_vector_only,
-            language,
-            model,
-            seed,
-            sampling,
-            progress,
-            cancel,
-            delivery,
-            voice=voice,
-            clip=clip,
-            normalize=normalize,
-            intensity=intensity,
-            library=library,
-        )[0]
-
-    def clone_batch(
-        self,
-        texts: list[str],
-        reference: Audio | str | Path | tuple | None = None,
-        transcript: str = "",
-        x_vector_only: bool = False,
-        language: str = "Auto",
-        model: str | None = None,
-        seed: int | None = None,
-        sampling: Sampling | None = None,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        delivery: Delivery | None = None,
-        voice: str | None = None,
-        clip: str | None = None,
-        normalize: bool = True,
-        intensity: float = 1.0,
-        library=None,
-    ) -> list[SynthesisResult]:
-        """Speak several texts with one reference (or saved voice) in batched model calls."""
-        request = SpeechRequest(
-            "clone",
-            list(texts),
-            reference=reference,
-            transcript=transcript,
-            x_vector_only=x_vector_only,
-            voice=voice,
-            clip=clip,
-            library=library,
-            language=language,
-            intensity=intensity,
-            model=model,
-            seed=seed,
-            sampling=sampling,
-            delivery=delivery,
-            normalize=normalize,
-        )
-        return list(self.speak(request, progress, cancel))
-
     # -- preset speakers and designed voices -----------------------------------------------------
     def _custom(self, request: SpeechRequest, text: str, seed, progress: ProgressFn, cancel) -> SynthesisResult:
         """One text with a preset (or fine-tuned) speaker; emotion and instruction composed into the style."""
@@ -329,43 +239,6 @@ class Engine:
             result.notes = list(notes[0]) + backend.notes(request.sampling) + accel_notes(result.timings)
             return result
 
-    def custom(
-        self,
-        text: str,
-        speaker: str,
-        instruct: str = "",
-        language: str = "Auto",
-        model: str | None = None,
-        seed: int | None = None,
-        sampling: Sampling | None = None,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        delivery: Delivery | None = None,
-        emotion: str | None = None,
-        intensity: float = 0.5,
-        normalize: bool = True,
-    ) -> SynthesisResult:
-        """Speak ``text`` with one of CustomVoice's preset speakers.
-
-        An ``emotion`` preset at ``intensity`` (0-1) and free ``instruct`` text
-        compose the style instruction (1.7B only); ``result.instruction`` shows it.
-        """
-        request = SpeechRequest(
-            "custom",
-            [text],
-            speaker=speaker,
-            instruct=instruct,
-            language=language,
-            model=model,
-            seed=seed,
-            sampling=sampling,
-            delivery=delivery,
-            emotion=emotion,
-            intensity=intensity,
-            normalize=normalize,
-        )
-        return next(iter(self.speak(request, progress, cancel)))
-
     def _design(self, request: SpeechRequest, text: str, seed, progress: ProgressFn, cancel) -> SynthesisResult:
         """One text in a voice described in words, optionally with an emotion preset."""
         text = check_text(text)
@@ -398,37 +271,6 @@ class Engine:
             result.instruction = instruct
             result.notes = list(notes[0]) + backend.notes(request.sampling) + accel_notes(result.timings)
             return result
-
-    def design(
-        self,
-        text: str,
-        description: str,
-        language: str = "Auto",
-        model: str | None = None,
-        seed: int | None = None,
-        sampling: Sampling | None = None,
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
-        delivery: Delivery | None = None,
-        emotion: str | None = None,
-        intensity: float = 0.5,
-        normalize: bool = True,
-    ) -> SynthesisResult:
-        """Speak ``text`` in a new voice described in words (VoiceDesign), optionally with an emotion preset."""
-        request = SpeechRequest(
-            "design",
-            [text],
-            description=description,
-            language=language,
-            model=model,
-            seed=seed,
-            sampling=sampling,
-            delivery=delivery,
-            emotion=emotion,
-            intensity=intensity,
-            normalize=normalize,
-        )
-        return next(iter(self.speak(request, progress, cancel)))
 
     # -- shared ----------------------------------------------------------------------------------
     def _model_for(self, model: str | None, kind: str) -> str:

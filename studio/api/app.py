@@ -11,18 +11,10 @@ by line, so a job and a speech request never use the model at the same time.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import math
-import re
 import shutil
 import tempfile
 import threading
-import time
-import unicodedata
-import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,76 +22,29 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, Request
 
-from ..audio import Audio, load_audio
 from ..engine import MAX_TEXT_CHARS, Engine, check_text
-from ..errors import BusyError, InputError, NotFoundError, TextError
+from ..errors import NotFoundError, TextError
 from ..paths import outputs_dir, voices_dir
-from ..progress import CancelToken
-from ..registry import LANGUAGES, MODELS, SPEAKERS, get_spec, normalize_language
+from ..registry import MODELS, get_spec
 from ..speech_stream import SegmentedSpeech
 from .errors import install_error_handlers
+from .gate import DEFAULT_MAX_QUEUE, Gate
+from .languages import parse_language
+from .references import UPLOAD_TTL_S, Reference, References
+
+__all__ = [
+    "DEFAULT_MAX_QUEUE",
+    "UPLOAD_TTL_S",
+    "ApiContext",
+    "Gate",
+    "Job",
+    "Reference",
+    "context",
+    "create_api",
+    "parse_language",
+]
 
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
-DEFAULT_MAX_QUEUE = 8
-UPLOAD_TTL_S = 3600.0
-
-#: Language spellings of the peers' APIs (GPT-SoVITS codes and api.py's Chinese labels) -> the model's names.
-_LANGUAGE_ALIASES = {
-    "Auto": ("auto", "auto_yue", "audo", "多语种混合", "多语种混合(粤语)", "mixed"),
-    "Chinese": (
-        "zh",
-        "all_zh",
-        "zh-cn",
-        "zh_cn",
-        "zh-hans",
-        "中英混合",
-        "yue",
-        "all_yue",
-        "粤语",
-        "粤英混合",
-        "cantonese",
-    ),
-    "English": ("en", "en-us", "en-gb", "英文"),
-    "Japanese": ("ja", "all_ja", "jp", "日文", "日英混合"),
-    "Korean": ("ko", "all_ko", "kr", "韩文", "韩英混合"),
-    "German": ("de",),
-    "French": ("fr",),
-    "Russian": ("ru",),
-    "Portuguese": ("pt", "pt-br"),
-    "Spanish": ("es",),
-    "Italian": ("it",),
-}
-_ALIASES = {alias: name for name, aliases in _LANGUAGE_ALIASES.items() for alias in aliases}
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: "C:" is a Windows drive, not a scheme
-_AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus")
-
-
-def parse_language(value: str | None) -> str:
-    """The model's language name for a studio name, a GPT-SoVITS code or an api.py label; 400 if unknown."""
-    if value is None or not str(value).strip():
-        return "Auto"
-    key = str(value).strip().lower()
-    if key in _ALIASES:
-        return _ALIASES[key]
-    try:
-        return normalize_language(key)
-    except NotFoundError:
-        codes = ", ".join(sorted({a for a in _ALIASES if a.isascii()}))
-        raise InputError(
-            zh=f"不支持的语言：{value}。可选：{'、'.join(LANGUAGES)}，或 GPT-SoVITS 的代码（{codes}）。",
-            en=f"Unsupported language: {value}. Choose one of {', '.join(LANGUAGES)}, or a GPT-SoVITS code ({codes}).",
-            param="language",
-        ) from None
-
-
-@dataclass
-class Reference:
-    """A decoded reference clip and its transcript ("" = x-vector-only cloning)."""
-
-    audio: Audio
-    transcript: str
-    label: str
-    prompt_mismatch: bool = False  #: the request's prompt_text differed from the saved voice's transcript
 
 
 @dataclass
@@ -129,85 +74,7 @@ class Job(SegmentedSpeech):
         return out
 
 
-class Gate:
-    """Admits requests to the engine one at a time, first come first served, with a bounded queue."""
-
-    def __init__(self, max_waiting: int = DEFAULT_MAX_QUEUE) -> None:
-        self.max_waiting = max_waiting
-        self._cond = threading.Condition()
-        self._queue: deque[object] = deque()
-        self._started: float | None = None
-        self._durations: deque[float] = deque(maxlen=20)
-
-    @property
-    def pending(self) -> int:
-        """Requests admitted and not finished (the one running included)."""
-        return len(self._queue)
-
-    def admit(self, bounded: bool = True) -> object:
-        """A ticket for the queue, or :class:`BusyError` (503) when ``max_waiting`` already wait.
-
-        ``bounded=False`` always queues (a dubbing job already accepted takes its turn line by line).
-        """
-        with self._cond:
-            if bounded and len(self._queue) > self.max_waiting:
-                mean = sum(self._durations) / len(self._durations) if self._durations else 5.0
-                retry = max(1, min(300, math.ceil(mean * len(self._queue))))
-                raise BusyError(
-                    zh=f"服务器正忙：已有 {len(self._queue)} 个请求在处理或排队。请 {retry} 秒后重试。",
-                    en=f"The server is busy: {len(self._queue)} requests are running or queued. Retry in {retry} s.",
-                    retry_after=retry,
-                )
-            ticket = object()
-            self._queue.append(ticket)
-            return ticket
-
-    def wait(self, ticket: object, cancel: CancelToken | None = None) -> None:
-        """Block until ``ticket`` is first in line; :class:`~studio.errors.Cancelled` if ``cancel`` is set meanwhile."""
-
-        def ready() -> bool:
-            return not self._queue or self._queue[0] is ticket or ticket not in self._queue
-
-        with self._cond:
-            if cancel is None:
-                self._cond.wait_for(ready)
-            else:
-                while not ready():
-                    cancel.check()
-                    self._cond.wait(0.2)
-            self._started = time.monotonic()
-
-    def done(self, ticket: object) -> None:
-        """Leave the queue (running or not); safe to call twice."""
-        with self._cond:
-            if ticket not in self._queue:
-                return
-            if self._queue[0] is ticket and self._started is not None:
-                self._durations.append(time.monotonic() - self._started)
-                self._started = None
-            self._queue.remove(ticket)
-            self._cond.notify_all()
-
-
-def _comparable(text: str) -> str:
-    """A transcript for comparison: Unicode-normalised, case, spaces and punctuation ignored."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
-
-
-def _through_symlink(candidate: Path, roots: list[Path]) -> bool:
-    """Whether ``candidate`` (or a folder on its way down from an allowed root) is a symbolic link."""
-    root = next((r for r in roots if candidate.is_relative_to(r)), None)
-    if root is None:
-        return True  # reaches an allowed folder only through a link (an absolute path spelled another way)
-    path = candidate
-    while path != root:
-        if path.is_symlink():
-            return True
-        path = path.parent
-    return False
-
-
-class ApiContext:
+class ApiContext(References):
     """What every route needs: the engine, limits, the voice library, allowed folders, the queue."""
 
     def __init__(
@@ -235,34 +102,6 @@ class ApiContext:
         #: (value, transcript) set by /set_refer_audio or /change_refer; resolved again on each use.
         self.default_reference: tuple[str, str] | None = None
         self._library = None
-
-    # -- the voice library (studio.voices) is only touched here ----------------------------------
-    def library(self):
-        """The studio's voice library (:class:`studio.voices.VoiceLibrary`)."""
-        if self._library is None:
-            from ..voices import VoiceLibrary
-
-            self._library = VoiceLibrary(self.voices_root)
-        return self._library
-
-    def saved_voice(self, name: str) -> tuple[Path, str, str] | None:
-        """(clip path, transcript, name) of the saved voice called ``name``, or None."""
-        lib = self.library()
-        if not name or not lib.exists(name):
-            return None
-        voice = lib.get(name)
-        return lib.clip_path(voice.name), voice.transcript, voice.name
-
-    def aliased_voice(self, alias: str) -> tuple[Path, str, str] | None:
-        """(clip path, transcript, name) of the saved voice that answers to ``alias`` exactly, or None."""
-        voice = self.library().find_alias(alias)
-        if voice is None:
-            return None
-        return self.library().clip_path(voice.name), voice.transcript, voice.name
-
-    def saved_voices(self) -> list:
-        """Every saved voice (``studio.voices.Voice`` records)."""
-        return self.library().list()
 
     # -- checks ------------------------------------------------------------------------------------
     def check_text(self, text: str | None, limit: int | None = None) -> str:
@@ -301,132 +140,6 @@ class ApiContext:
                 )
         return self.models.get(kind)
 
-    # -- references and path safety ------------------------------------------------------------------
-    def allowed_roots(self) -> list[Path]:
-        """Folders a request may name files in: the voice library and the upload area."""
-        return [self.voices_root.resolve(), self.upload_dir.resolve()]
-
-    def safe_file(self, value: str) -> Path | None:
-        """The file ``value`` names inside an allowed folder, None if there is none; 400 for a path that leaves them.
-
-        Relative paths are looked up in each allowed folder; symlinks are
-        followed before the check, so one that points outside is refused.
-        """
-        text = value.strip().replace("\\", "/")
-        if _URL.match(text) or text.startswith("//"):
-            raise InputError(
-                zh=f"不接受网址：{value}。请用已保存声音的名字，或声音库/上传目录里的文件。",
-                en=f"URLs are not accepted: {value}. Give a saved voice's name, or a file in the voice library or upload folder.",
-                param="ref_audio_path",
-            )
-        path = Path(text)
-        if ".." in path.parts:
-            raise InputError(
-                zh=f"路径里不能有 “..”：{value}。",
-                en=f"Paths may not contain '..': {value}.",
-                param="ref_audio_path",
-            )
-        roots = self.allowed_roots()
-        candidates = [path] if path.is_absolute() else [root / path for root in roots]
-        for candidate in candidates:
-            resolved = candidate.resolve()
-            if not any(resolved.is_relative_to(root) for root in roots):
-                raise InputError(
-                    zh=f"不允许读取这个文件：{value}。只能用声音库或上传目录里的文件，或已保存声音的名字。",
-                    en=f"This file may not be read: {value}. Only files in the voice library or upload folder, "
-                    "or a saved voice's name, are allowed.",
-                    param="ref_audio_path",
-                )
-            if _through_symlink(candidate, [*roots, self.voices_root.absolute(), self.upload_dir.absolute()]):
-                raise InputError(
-                    zh=f"不接受符号链接：{value}。请用声音库或上传目录里的普通文件。",
-                    en=f"Symbolic links are not accepted: {value}. Give a plain file in the voice library or upload folder.",
-                    param="ref_audio_path",
-                )
-            if resolved.is_file():
-                return resolved
-        return None
-
-    def reference(self, value: str | None, transcript: str | None = None, tag: str | None = None) -> Reference:
-        """Resolve a reference: a saved voice's name, or a file in an allowed folder.
-
-        An empty ``value`` uses the default set by /set_refer_audio or
-        /change_refer. An empty ``transcript`` uses the voice's stored one; with
-        none stored the clone is x-vector only.
-        """
-        value = (value or "").strip()
-        transcript = (transcript or "").strip()
-        if not value:
-            if self.default_reference is None:
-                raise InputError(
-                    zh="未指定参考音频且接口无预设。请给出 ref_audio_path（已保存声音的名字），或先调用 /set_refer_audio。",
-                    en="No reference audio given and no default is set. Give ref_audio_path (a saved voice's name), "
-                    "or call /set_refer_audio first.",
-                    param="ref_audio_path",
-                )
-            value, transcript = self.default_reference[0], transcript or self.default_reference[1]
-        saved = self.saved_voice(value) or self.aliased_voice(value)
-        if saved is not None and tag:  # an emotion clip says its own words: use its transcript
-            voice = self.library().get(saved[2])
-            chosen = voice.clip(tag)
-            saved = (voice.path / chosen.file, chosen.transcript or voice.transcript, saved[2])
-        if saved is None:
-            path = self.safe_file(value)
-            if path is not None:
-                saved = (path, self._transcript_of(path), path.name)
-            elif value.lower().endswith(_AUDIO_SUFFIXES) and "/" not in value.replace("\\", "/"):
-                saved = self.saved_voice(value.rsplit(".", 1)[0])  # "caixukun.wav" finds the voice "caixukun"
-        if saved is None:
-            raise NotFoundError(
-                zh=f"找不到声音、别名或文件：{value}。请用已保存声音的名字（GET /api/voices 列出全部），"
-                f'或让一个声音响应这个路径：python -m studio voices alias 名字 "{value}"'
-                "（或 POST /api/voices/名字/aliases）。",
-                en=f"No saved voice, alias or file called '{value}'. Use a saved voice's name (GET /api/voices lists "
-                f'them), or make a voice answer to this path: python -m studio voices alias NAME "{value}" '
-                "(or POST /api/voices/NAME/aliases).",
-                param="ref_audio_path",
-            )
-        clip, stored, label = saved
-        # A saved voice's stored transcript is what its clip says: a different prompt_text (a client's config
-        # written for another recording) would misalign the clone, so the stored one wins and a header says so.
-        mismatch = bool(transcript and stored) and _comparable(transcript) != _comparable(stored)
-        chosen = stored if stored else transcript
-        return Reference(audio=load_audio(clip), transcript=chosen, label=label, prompt_mismatch=mismatch)
-
-    def _transcript_of(self, path: Path) -> str:
-        """The stored transcript when ``path`` is a clip inside a saved voice's folder."""
-        root = self.voices_root.resolve()
-        if not path.is_relative_to(root):
-            return ""
-        with contextlib.suppress(Exception):
-            slug = path.relative_to(root).parts[0]
-            return self.library().get(slug).transcript
-        return ""
-
-    def set_default_reference(self, value: str, transcript: str = "") -> Reference:
-        """Check ``value`` now and remember it for requests that name no reference."""
-        if not (value or "").strip():
-            raise InputError(
-                zh="参考音频路径是空的。", en="The reference audio path is empty.", param="refer_audio_path"
-            )
-        ref = self.reference(value, transcript)
-        self.default_reference = (value.strip(), (transcript or "").strip())
-        return ref
-
-    def speaker(self, name: str) -> str | None:
-        """The preset speaker called ``name`` (any case), or None."""
-        wanted = (name or "").strip().lower()
-        return next((n for n, _, _ in SPEAKERS if n.lower() == wanted), None)
-
-    def unknown_voice(self, name: str) -> NotFoundError:
-        """The error for a voice that is neither saved nor a preset speaker (lists the choices)."""
-        names = [v.name for v in self.saved_voices()] + [n for n, _, _ in SPEAKERS]
-        return NotFoundError(
-            zh=f"没有名为 “{name}” 的声音。可选：{'、'.join(names)}。",
-            en=f"No voice called '{name}'. Choose one of: {', '.join(names)}.",
-            param="voice",
-        )
-
     # -- generation ----------------------------------------------------------------------------------
     def chunks(self, job: Job, ticket: object, live: bool = True) -> Iterator[np.ndarray]:
         """Wait for ``ticket``'s turn, then yield ``job``'s audio as it is generated (see :meth:`Job.chunks`)."""
@@ -437,51 +150,6 @@ class ApiContext:
         """All of ``job``'s audio at once (each segment finished and polished)."""
         pieces = list(self.chunks(job, ticket, live=False))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-
-    # -- uploads ---------------------------------------------------------------------------------
-    def audio_from_base64(self, value: str, param: str) -> Audio:
-        """A clip sent inline (a ``data:audio/...;base64,`` URI or plain base64), decoded through a temporary upload.
-
-        URLs and paths are refused: the server never fetches or reads what a request names.
-        """
-        value = value.strip()
-        if not value.startswith("data:") and ":" in value:  # base64 has no ":", a URL or a Windows path has
-            raise InputError(
-                zh=f"{param} 不接受网址或服务器上的路径。请把音频编码为 base64 数据 URI（data:audio/wav;base64,...）发送。",
-                en=f"{param} takes no URLs or server paths. Send the clip as a base64 data URI "
-                "(data:audio/wav;base64,...).",
-                param=param,
-            )
-        payload = value
-        if value.startswith("data:"):
-            header, _, payload = value.partition(",")
-            if not header.endswith(";base64"):
-                raise InputError(
-                    zh=f"{param} 的数据 URI 必须是 base64 编码（data:audio/wav;base64,...）。",
-                    en=f"{param}'s data URI must be base64 encoded (data:audio/wav;base64,...).",
-                    param=param,
-                )
-        try:
-            raw = base64.b64decode("".join(payload.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError(
-                zh=f"{param} 不是有效的 base64 数据。", en=f"{param} is not valid base64 data.", param=param
-            ) from None
-        path = self.upload_dir / f"tmp-{uuid.uuid4().hex}"
-        try:
-            path.write_bytes(raw)
-            return load_audio(path)
-        finally:
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def purge_uploads(self, ttl_s: float = UPLOAD_TTL_S) -> None:
-        """Delete uploads older than ``ttl_s``."""
-        cutoff = time.time() - ttl_s
-        for path in self.upload_dir.glob("*"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
 
     def close(self) -> None:
         """Stop the dubbing jobs (cancelling a running one) and remove the upload area."""

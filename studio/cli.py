@@ -5,13 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
-import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from .cli_aliases import add_alias_parsers, cmd_alias, cmd_import_gsv
 from .cli_messages import say
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
@@ -237,257 +232,6 @@ def cmd_check(args) -> int:
     return status
 
 
-def _library():
-    from .voices import VoiceLibrary
-
-    return VoiceLibrary()
-
-
-def cmd_voices(args) -> None:
-    lib = _library()
-    lang = user_language()
-    action = args.voices_command
-    if action == "list":
-        voices = lib.list(tag=args.tag, query=args.query)
-        if not voices:
-            say("no_voices", lang)
-        for v in voices:
-            tags = ",".join(c.tag for c in v.clips)
-            say("voice_row", lang, name=v.name, language=v.language, tags=tags, transcript=v.transcript[:40])
-    elif action == "check":
-        from .reference import prepare_reference
-
-        prepared = prepare_reference(args.audio, window=True)
-        report = prepared.report
-        print(
-            f"duration {report.duration_s:.2f} s, speech {report.speech_s:.2f} s ({report.speech_ratio:.0%}), "
-            f"SNR {report.snr_db:.0f} dB, clipping {report.clipping_ratio:.2%}, {report.sample_rate} Hz, "
-            f"loudness {report.loudness_lufs if report.loudness_lufs is not None else float('nan'):.1f} LUFS"
-        )
-        span = prepared.source_span
-        print(
-            f"kept {span[0]:.2f}-{span[1]:.2f} s ({prepared.audio.seconds:.2f} s){' [window]' if prepared.windowed else ''}"
-        )
-        for finding in report.findings:
-            print(f"{finding.level}: {finding.message(lang)}")
-    elif action == "add":
-        voice = lib.create(
-            args.name,
-            args.audio,
-            args.transcript or "",
-            language=args.language,
-            tags=args.tags or (),
-            consent=args.consent,
-            notes=args.notes or "",
-        )
-        say("voice_saved", lang, name=voice.name, path=voice.path)
-    elif action == "add-clip":
-        voice = lib.add_clip(args.name, args.audio, args.tag, args.transcript or "", replace_existing=args.replace)
-        say("voice_clips", lang, name=voice.name, tags=", ".join(c.tag for c in voice.clips))
-    elif action == "show":
-        v = lib.get(args.name)
-        print(json.dumps(v.to_profile(), ensure_ascii=False, indent=2))
-    elif action == "rename":
-        say("voice_renamed", lang, name=lib.rename(args.name, args.new_name).name)
-    elif action == "remove":
-        lib.delete(args.name)
-        say("voice_removed", lang, name=args.name)
-    elif action == "restore":
-        say("voice_restored", lang, name=lib.restore(args.name).name)
-    elif action == "export":
-        print(lib.export(args.name, args.zip))
-    elif action == "import":
-        say("voice_imported", lang, name=lib.import_(args.zip, name=args.name).name)
-    elif action == "alias":
-        cmd_alias(lib, args, lang)
-    elif action == "import-gsv":
-        cmd_import_gsv(lib, args, lang)
-
-
-def add_voices_parser(sub) -> None:
-    """The ``voices`` command group: the saved-voice library."""
-    p = sub.add_parser("voices", help="the voice library: list, check, add, add-clip, show, rename, remove, ...")
-    vs = p.add_subparsers(dest="voices_command", required=True)
-    q = vs.add_parser("list", help="list saved voices")
-    q.add_argument("--tag")
-    q.add_argument("--query")
-    q = vs.add_parser("check", help="quality report of a reference clip and the part that would be kept")
-    q.add_argument("audio")
-    q = vs.add_parser("add", help="save a new voice from a reference clip")
-    q.add_argument("name")
-    q.add_argument("--audio", required=True, help="reference clip (wav, mp3, flac, ogg, m4a)")
-    q.add_argument("--transcript", "--text", dest="transcript", help="what the clip says, word for word")
-    q.add_argument("--language", default="auto")
-    q.add_argument("--tags", "--tag", dest="tags", nargs="*", help="tags of the voice (e.g. narrator, female)")
-    q.add_argument("--notes")
-    q.add_argument("--consent", action="store_true", help="confirm this is your voice or you may clone it")
-    q = vs.add_parser("add-clip", help="add a clip tagged with an emotion or style (happy, whisper, 开心...)")
-    q.add_argument("name")
-    q.add_argument("--audio", required=True)
-    q.add_argument("--tag", required=True)
-    q.add_argument("--transcript", "--text", dest="transcript")
-    q.add_argument("--replace", action="store_true", help="replace a clip with the same tag")
-    for action in ("show", "remove", "restore"):
-        vs.add_parser(action).add_argument("name")
-    q = vs.add_parser("rename")
-    q.add_argument("name")
-    q.add_argument("new_name")
-    q = vs.add_parser("export", help="write a voice to a zip archive")
-    q.add_argument("name")
-    q.add_argument("zip")
-    q = vs.add_parser("import", help="add a voice from a zip archive")
-    q.add_argument("zip")
-    q.add_argument("--name", help="save under another name")
-    add_alias_parsers(vs)
-    p.set_defaults(func=cmd_voices)
-
-
-def cmd_models(args) -> None:
-    from .models import ModelManager
-
-    rows = ModelManager().statuses()
-    if args.json:
-        print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
-        return
-    print(f"{'id':<16}{'kind':<14}{'downloaded':<12}{'disk MB':>9}  path")
-    for r in rows:
-        print(f"{r.id:<16}{r.kind:<14}{'yes' if r.downloaded else 'no':<12}{r.disk_mb:>9.0f}  {r.path}")
-
-
-def cmd_download(args) -> None:
-    from . import checkpoints
-    from .registry import get_spec
-    from .settings import Settings
-
-    progress = TqdmProgress("download", user_language())
-    try:
-        path = checkpoints.download(get_spec(args.model), args.endpoint or Settings.load().endpoint or None, progress)
-    finally:
-        progress.close()
-    print(path)
-
-
-def doctor_report() -> list[tuple[str, str, bool]]:
-    """(check, finding, ok) rows describing this install."""
-    rows: list[tuple[str, str, bool]] = [("python", platform.python_version(), sys.version_info >= (3, 10))]
-    try:
-        import torch
-
-        rows.append(("torch", torch.__version__, True))
-    except Exception as exc:
-        rows.append(("torch", f"not importable: {exc}", False))
-        return rows
-    from .device import choose_placement, probe
-    from .models import ModelManager
-    from .settings import Settings
-
-    caps = probe()
-    settings = Settings.load()
-    try:
-        placement = choose_placement(caps, settings.device, settings.dtype)
-        rows.append(("device", f"{placement.device} ({placement.dtype}, attention {placement.attention})", True))
-    except StudioError as exc:
-        rows.append(("device", exc.message(user_language()), False))
-    if caps.cuda:
-        free, total = torch.cuda.mem_get_info()
-        rows.append(("gpu memory", f"{free / 1e9:.1f} GB free of {total / 1e9:.1f} GB", True))
-    import psutil
-
-    rows.append(("ram", f"{psutil.virtual_memory().available / 1e9:.1f} GB available", True))
-    from .paths import studio_home
-
-    home = studio_home()
-    rows.append(("data folder", f"{home} ({shutil.disk_usage(home).free / 1e9:.0f} GB free)", os.access(home, os.W_OK)))
-    try:
-        from .backend import qwen_tts
-
-        rows.append(("qwen-tts", qwen_tts().__name__ + " imports", True))
-    except Exception as exc:
-        rows.append(("qwen-tts", f"cannot import: {type(exc).__name__}: {exc}", False))
-    present = [r.id for r in ModelManager(settings, caps).statuses() if r.downloaded]
-    rows.append(("checkpoints", ", ".join(present) or "none downloaded yet (the first generate downloads one)", True))
-    if os.environ.get("STUDIO_MODEL"):
-        rows.append(("STUDIO_MODEL", os.environ["STUDIO_MODEL"], True))
-    from .remote import remote_config
-
-    remote_url, _ = remote_config(settings)
-    rows.append(("remote", remote_url or "none: generation runs here", True))
-    return rows
-
-
-def cmd_doctor(args) -> int:
-    rows = doctor_report()
-    for name, finding, ok in rows:
-        print(f"{'ok ' if ok else 'BAD'} {name:<12} {finding}")
-    return 0 if all(ok for _, _, ok in rows) else 1
-
-
-def cmd_remote(args) -> int:
-    """``remote show | set URL [--key KEY] | clear | test``: the remote engine in the settings."""
-    from .remote import KEY_ENV, URL_ENV, RemoteModel, mask_key, normalize_url, remote_config
-    from .settings import Settings
-
-    settings = Settings.load()
-    action = args.remote_command
-    if action == "set":
-        settings.remote_url = normalize_url(args.url)
-        if args.key is not None:
-            settings.remote_key = args.key.strip()
-        settings.save()
-    elif action == "clear":
-        settings.remote_url = settings.remote_key = ""
-        settings.save()
-    url, key = remote_config(settings)
-    if action == "test":
-        if not url:
-            raise InputError(
-                zh="没有设置远程引擎：python -m studio remote set URL [--key KEY]。",
-                en="No remote engine is set: python -m studio remote set URL [--key KEY].",
-            )
-        report = RemoteModel(url, key).check()
-        print(f"ok {report['url']}")
-        print(f"models: {', '.join(report['models']) or '-'}")
-        print(f"voices: {', '.join(report['voices']) or '-'}")
-        return 0
-    print(f"remote engine: {url or 'none (generation runs on this computer)'}")
-    if url:
-        print(f"api key: {mask_key(key) or 'none'}")
-    overridden = [name for name in (URL_ENV, KEY_ENV) if name in os.environ]
-    if overridden:
-        print(f"note: {', '.join(overridden)} (environment or --remote/--local) override the settings", file=sys.stderr)
-    return 0
-
-
-def add_remote_parser(sub) -> None:
-    """The ``remote`` command group: the remote engine (an OpenAI-compatible speech server)."""
-    p = sub.add_parser(
-        "remote",
-        help="generate on a remote speech server (vLLM-Omni, another studio): show, set, clear, test",
-        description="Generation goes to the remote engine when its URL is set; everything else stays local. "
-        "Environment: STUDIO_REMOTE_URL and STUDIO_REMOTE_KEY override the settings.",
-    )
-    rs = p.add_subparsers(dest="remote_command", required=True)
-    rs.add_parser("show", help="the remote engine in use (the key masked)")
-    q = rs.add_parser("set", help="use the server at URL, e.g. http://gpu-box:8091")
-    q.add_argument("url")
-    q.add_argument("--key", help="its API key (sent as 'Authorization: Bearer KEY')")
-    rs.add_parser("clear", help="forget the URL and key: generate on this computer")
-    rs.add_parser("test", help="ask the server what it serves (GET /v1/audio/voices and /v1/models)")
-    p.set_defaults(func=cmd_remote)
-
-
-def cmd_make_test_checkpoint(args) -> None:
-    if args.kind == "asr":
-        from .random_recogniser import build_random_recogniser
-
-        print(f"{build_random_recogniser(args.out_dir, args.seed)}  (random weights: its transcripts are noise)")
-        return
-    from .random_checkpoint import build_random_checkpoint
-
-    path = build_random_checkpoint(args.out_dir, args.kind, args.size, args.seed, args.weights_dtype)
-    print(f"{path}  (random weights: its audio is noise)")
-
-
 def _emotion_options(p: argparse.ArgumentParser) -> None:
     from .style import emotions
 
@@ -567,38 +311,6 @@ def _add_check(sub) -> None:
     p.set_defaults(func=cmd_check)
 
 
-def _add_models(sub) -> None:
-    p = sub.add_parser("models", help="list the official checkpoints and their state")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_models)
-
-
-def _add_download(sub) -> None:
-    p = sub.add_parser("download", help="download an official checkpoint")
-    p.add_argument("model", help="registry id, e.g. 0.6b-base")
-    p.add_argument("--endpoint", help="hub mirror, e.g. https://hf-mirror.com")
-    p.set_defaults(func=cmd_download)
-
-
-def _add_doctor(sub) -> None:
-    p = sub.add_parser("doctor", help="check the install: python, torch, device, memory, checkpoints")
-    p.set_defaults(func=cmd_doctor)
-
-
-def _add_make_test_checkpoint(sub) -> None:
-    p = sub.add_parser("make-test-checkpoint", help="build a random-weight checkpoint offline (output is noise)")
-    p.add_argument("out_dir")
-    p.add_argument("--kind", default="base", choices=["base", "custom_voice", "voice_design", "asr"])
-    p.add_argument("--size", default="tiny", choices=["tiny", "0.6b", "1.7b"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--weights-dtype",
-        choices=["float32", "bfloat16"],
-        help="how the weights are stored (default: bfloat16 for 0.6b/1.7b, as released; float32 for tiny)",
-    )
-    p.set_defaults(func=cmd_make_test_checkpoint)
-
-
 #: The one command table: every subcommand of ``python -m studio``, in ``--help`` order, with the function
 #: ("module:function", imported only when the parser is built) that adds its parser. ``app.py`` (the desktop
 #: build's entry point) hands exactly these names to :func:`main`, so a command added here works there too.
@@ -607,13 +319,13 @@ COMMANDS: dict[str, str] = {
     "custom": "studio.cli:_add_custom",
     "design": "studio.cli:_add_design",
     "pinyin": "studio.cli:_add_pinyin",
-    "voices": "studio.cli:add_voices_parser",
-    "remote": "studio.cli:add_remote_parser",
+    "voices": "studio.cli_voices:add_voices_parser",
+    "remote": "studio.cli_system:add_remote_parser",
     "check": "studio.cli:_add_check",
-    "models": "studio.cli:_add_models",
-    "download": "studio.cli:_add_download",
-    "doctor": "studio.cli:_add_doctor",
-    "make-test-checkpoint": "studio.cli:_add_make_test_checkpoint",
+    "models": "studio.cli_system:_add_models",
+    "download": "studio.cli_system:_add_download",
+    "doctor": "studio.cli_system:_add_doctor",
+    "make-test-checkpoint": "studio.cli_system:_add_make_test_checkpoint",
     "serve": "studio.api.cli:add_serve_parser",
     "dub": "studio.dubbing.cli:add_dub_parser",
     "finetune": "studio.finetune.cli:add_finetune_parser",

@@ -189,7 +189,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    from . import dubbing, gpt_sovits, native, openai, voice_aliases
+    from . import dubbing, gpt_sovits, native, openai, text_routes, voice_aliases
     from .dubbing import redub as dubbing_redub
     from .screen import Screen
     from .server import Guard
@@ -228,7 +228,7 @@ def create_api(
     app.state.studio = ctx
     install_error_handlers(app, lang)
     app.include_router(native.router)
-    app.include_router(native.text_router)
+    app.include_router(text_routes.text_router)
     app.include_router(voice_aliases.router)
     app.include_router(dubbing.router)
     app.include_router(dubbing_redub.router)

@@ -133,10 +133,13 @@ class Engine(SpeechCalls):
         (one model call for all texts); custom and designed voices go text by text.
         """
         progress = progress or no_progress
+        kind = request.model_kind  # an unknown kind is refused here
+        if kind != "base":  # the text first, then the settings (a clone checks its settings first)
+            for text in request.texts:
+                check_text(text)
         if request.delivery is not None:
             request.delivery.check()
         seed = check_seed(request.seed)
-        kind = request.model_kind  # an unknown kind is refused here
         if kind == "base":
             return iter(self._clone(request, seed, progress, cancel))
         speak_one = self._custom if kind == "custom_voice" else self._design

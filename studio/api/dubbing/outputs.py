@@ -16,6 +16,25 @@ if TYPE_CHECKING:
 #: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
+#: The media type each output file is served with.
+MEDIA_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".fcpxml": "application/xml",
+    ".otio": "application/json",
+    ".zip": "application/zip",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+}
+
 
 def outputs_folder(project: Project) -> Path:
     assert project.folder is not None

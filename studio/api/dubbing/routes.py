@@ -23,7 +23,7 @@ from ..app import context
 from ..errors import request_language
 from .jobs import job_json
 from .lines import LINE_FIELDS, edit_line, find_line, line_detail
-from .outputs import output_file, output_files
+from .outputs import MEDIA_TYPES, output_file, output_files
 from .projects import (
     _NAME,
     _lines_of,
@@ -59,23 +59,6 @@ from .models import (
 router = APIRouter(prefix="/api/dubbing", tags=["Dubbing"])
 
 SCRIPT_FORMATS = ("txt", "csv", "tsv", "yaml", "json", "srt", "vtt")
-_MEDIA = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".srt": "application/x-subrip",
-    ".vtt": "text/vtt",
-    ".json": "application/json",
-    ".xml": "application/xml",
-    ".fcpxml": "application/xml",
-    ".otio": "application/json",
-    ".zip": "application/zip",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".mov": "video/quicktime",
-    ".mkv": "video/x-matroska",
-}
 
 
 def _registry(request: Request) -> JobRegistry:
@@ -214,14 +197,14 @@ async def project_outputs(request: Request, name: str) -> list[OutputFile]:
     "/projects/{name}/outputs/{file}",
     summary="download an output file",
     response_class=FileResponse,
-    responses={200: {"content": {t: {} for t in sorted(set(_MEDIA.values()))}}},
+    responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))}}},
 )
 async def download(request: Request, name: str, file: str) -> FileResponse:
     """One file of the project's output folder (a plain name; paths, '..' and links are refused with 400)."""
     ctx = context(request)
     path = await run_in_threadpool(output_file, ctx, name, file)
     return FileResponse(
-        path, media_type=_MEDIA.get(path.suffix.lower(), "application/octet-stream"), filename=path.name
+        path, media_type=MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"), filename=path.name
     )
 
 
@@ -397,7 +380,7 @@ async def job_outputs(request: Request, job_id: str) -> list[OutputFile]:
     "/jobs/{job_id}/outputs/{file}",
     summary="download a file a job wrote",
     response_class=FileResponse,
-    responses={200: {"content": {t: {} for t in sorted(set(_MEDIA.values()))}}},
+    responses={200: {"content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))}}},
 )
 async def job_download(request: Request, job_id: str, file: str) -> FileResponse:
     """The same as ``GET /api/dubbing/projects/{project}/outputs/{file}`` for the job's project."""

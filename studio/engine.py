@@ -215,32 +215,19 @@ class Engine(SpeechCalls):
             speaker_name(speaker)
         lang = instruction_language(text, language)
         instruct = compose_instruction(request.emotion, request.strength(), request.instruct, lang)
-        backend = self.backend
-        with backend.session(progress, cancel):
-            loaded, load_seconds = backend.acquire(model, "custom_voice", progress, cancel)
+
+        def prepare(backend: Backend, loaded) -> dict:
+            name = speaker
             known = backend.speakers(loaded)
-            if known and speaker.lower() not in {k.lower() for k in known}:  # e.g. a fine-tuned checkpoint's own
-                speaker_name(speaker, known)
+            if known and name.lower() not in {k.lower() for k in known}:  # e.g. a fine-tuned checkpoint's own
+                speaker_name(name, known)
             elif known and not is_preset:
-                speaker = speaker_name(speaker, known)
+                name = speaker_name(name, known)
             backend.check_instruct(loaded, instruct)
-            result = self._generate(
-                loaded,
-                "generate_custom_voice",
-                model_texts,
-                seed,
-                request.sampling,
-                progress,
-                cancel,
-                load_seconds,
-                request.delivery,
-                speaker=speaker,
-                language=language,
-                instruct=instruct or None,
-            )[0]
-            result.instruction = instruct
-            result.notes = list(notes[0]) + backend.notes(request.sampling) + accel_notes(result.timings)
-            return result
+            return {"speaker": name, "language": language, "instruct": instruct or None}
+
+        job = (model_texts, notes[0], seed, instruct)
+        return self._styled(request, "custom_voice", model, job, prepare, progress, cancel)
 
     def _design(self, request: SpeechRequest, text: str, seed, progress: ProgressFn, cancel) -> SynthesisResult:
         """One text in a voice described in words, optionally with an emotion preset."""
@@ -255,12 +242,29 @@ class Engine(SpeechCalls):
             instruct = ("，" if lang == "zh" else ". ").join(
                 [instruct, compose_instruction(request.emotion, request.strength(), "", lang)]
             )
+        job = (model_texts, notes[0], seed, instruct)
+        return self._styled(
+            request,
+            "voice_design",
+            model,
+            job,
+            lambda *_: {"instruct": instruct, "language": language},
+            progress,
+            cancel,
+        )
+
+    def _styled(self, request: SpeechRequest, kind: str, model: str, job: tuple, prepare, progress, cancel):
+        """Generate a custom or designed voice: ``job`` is (model texts, notes, seed, instruction);
+        ``prepare(backend, loaded)`` checks the loaded model and returns the model call's own arguments."""
+        model_texts, notes, seed, instruct = job
         backend = self.backend
         with backend.session(progress, cancel):
-            loaded, load_seconds = backend.acquire(model, "voice_design", progress, cancel)
+            loaded, load_seconds = backend.acquire(model, kind, progress, cancel)
+            kwargs = prepare(backend, loaded)
+            method = "generate_custom_voice" if kind == "custom_voice" else "generate_voice_design"
             result = self._generate(
                 loaded,
-                "generate_voice_design",
+                method,
                 model_texts,
                 seed,
                 request.sampling,
@@ -268,11 +272,10 @@ class Engine(SpeechCalls):
                 cancel,
                 load_seconds,
                 request.delivery,
-                instruct=instruct,
-                language=language,
+                **kwargs,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes[0]) + backend.notes(request.sampling) + accel_notes(result.timings)
+            result.notes = list(notes) + backend.notes(request.sampling) + accel_notes(result.timings)
             return result
 
     # -- shared ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,6 +33,12 @@ def _plain(value, home: str = ""):
     return text.replace(home, "<home>") if home else text
 
 
+def _label(value):
+    """A component's label; Gradio names an unlabelled one after its id (``value_206``), which depends on
+    how many components the process built before, so the number is left out."""
+    return re.sub(r"^value_\d+$", "value_<id>", value) if isinstance(value, str) else value
+
+
 def gradio_surface(home: str) -> dict:
     """Named endpoints of the UI: each parameter's name, label, component, type and default; each return."""
     from studio.ui.app import build_app
@@ -43,7 +50,7 @@ def gradio_surface(home: str) -> dict:
             "parameters": [
                 {
                     "name": p.get("parameter_name"),
-                    "label": p.get("label"),
+                    "label": _label(p.get("label")),
                     "component": p.get("component"),
                     "type": p.get("python_type", {}).get("type"),
                     "has_default": p.get("parameter_has_default"),
@@ -52,7 +59,11 @@ def gradio_surface(home: str) -> dict:
                 for p in endpoint["parameters"]
             ],
             "returns": [
-                {"label": r.get("label"), "component": r.get("component"), "type": r.get("python_type", {}).get("type")}
+                {
+                    "label": _label(r.get("label")),
+                    "component": r.get("component"),
+                    "type": r.get("python_type", {}).get("type"),
+                }
                 for r in endpoint["returns"]
             ],
         }

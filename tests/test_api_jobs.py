@@ -238,21 +238,22 @@ def test_emotion_on_a_preset_speaker(url):
 
 def test_clone_with_an_emotion_clip_and_intensity(url, engine, monkeypatch):
     seen = []
-    original = engine.clone
+    original = engine.speak
 
-    def clone(text, *args, **kwargs):
-        seen.append((args, kwargs))
-        return original(text, *args, **kwargs)
+    def speak(request, *args, **kwargs):
+        seen.append(request)
+        return original(request, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "clone", clone)
+    monkeypatch.setattr(engine, "speak", speak)
     body = {"text": "Hi", "voice": VOICE, "emotion": "happy", "seed": 1, "format": "wav"}
     assert len(wav(httpx.post(f"{url}/api/clone", json=body, timeout=TIMEOUT))) > 0
-    args, kwargs = seen[-1]
-    assert args[1] == "开心的参考。" and not args[2]  # the emotion clip with its own transcript, in context
+    request = seen[-1]
+    # the emotion clip with its own transcript, in context
+    assert request.reference is not None and request.transcript == "开心的参考。" and not request.x_vector_only
     r = httpx.post(f"{url}/api/clone", json={**body, "intensity": 0.25}, timeout=TIMEOUT)
     assert len(wav(r)) > 0
-    args, kwargs = seen[-1]
-    assert (kwargs["voice"], kwargs["clip"], kwargs["intensity"]) == (VOICE, "happy", 0.25)  # blended by the engine
+    request = seen[-1]
+    assert (request.voice, request.clip, request.intensity) == (VOICE, "happy", 0.25)  # blended by the engine
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def test_ui_live_playback_streams_then_gives_the_result(tiny_custom):
     from studio.models import ModelManager
     from studio.settings import Settings
     from studio.ui.common import UiContext
-    from studio.ui.generate_tabs import _live
+    from studio.ui.generate_shared import _live
 
     engine = Engine(ModelManager(Settings(dtype="float32")))
     ctx = UiContext(engine=engine)

@@ -11,153 +11,47 @@ by line, so a job and a speech request never use the model at the same time.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import math
-import random
-import re
 import shutil
 import tempfile
 import threading
-import time
-import unicodedata
-import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, Request
 
-from ..accel.chunks import ChunkPlan
-from ..audio import MODEL_SR, Audio, load_audio
-from ..engine import MAX_TEXT_CHARS, Delivery, Engine, check_text
-from ..errors import BusyError, InputError, NotFoundError, TextError
-from ..finetune.library import trained_by_name
+from ..engine import MAX_TEXT_CHARS, Engine, check_text
+from ..errors import NotFoundError, TextError
 from ..paths import outputs_dir, voices_dir
-from ..progress import CancelToken
-from ..registry import LANGUAGES, MODELS, SPEAKERS, get_spec, normalize_language
-from ..synthesis import Sampling
-from ..timing import FitReport
+from ..registry import MODELS, get_spec
+from ..speech_stream import SegmentedSpeech
 from .errors import install_error_handlers
+from .gate import DEFAULT_MAX_QUEUE, Gate
+from .languages import parse_language
+from .references import UPLOAD_TTL_S, Reference, References
+
+__all__ = [
+    "DEFAULT_MAX_QUEUE",
+    "UPLOAD_TTL_S",
+    "ApiContext",
+    "Gate",
+    "Job",
+    "Reference",
+    "context",
+    "create_api",
+    "parse_language",
+]
 
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
-DEFAULT_MAX_QUEUE = 8
-UPLOAD_TTL_S = 3600.0
-
-#: Language spellings of the peers' APIs (GPT-SoVITS codes and api.py's Chinese labels) -> the model's names.
-_LANGUAGE_ALIASES = {
-    "Auto": ("auto", "auto_yue", "audo", "多语种混合", "多语种混合(粤语)", "mixed"),
-    "Chinese": (
-        "zh",
-        "all_zh",
-        "zh-cn",
-        "zh_cn",
-        "zh-hans",
-        "中英混合",
-        "yue",
-        "all_yue",
-        "粤语",
-        "粤英混合",
-        "cantonese",
-    ),
-    "English": ("en", "en-us", "en-gb", "英文"),
-    "Japanese": ("ja", "all_ja", "jp", "日文", "日英混合"),
-    "Korean": ("ko", "all_ko", "kr", "韩文", "韩英混合"),
-    "German": ("de",),
-    "French": ("fr",),
-    "Russian": ("ru",),
-    "Portuguese": ("pt", "pt-br"),
-    "Spanish": ("es",),
-    "Italian": ("it",),
-}
-_ALIASES = {alias: name for name, aliases in _LANGUAGE_ALIASES.items() for alias in aliases}
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: "C:" is a Windows drive, not a scheme
-_AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus")
-
-
-def parse_language(value: str | None) -> str:
-    """The model's language name for a studio name, a GPT-SoVITS code or an api.py label; 400 if unknown."""
-    if value is None or not str(value).strip():
-        return "Auto"
-    key = str(value).strip().lower()
-    if key in _ALIASES:
-        return _ALIASES[key]
-    try:
-        return normalize_language(key)
-    except NotFoundError:
-        codes = ", ".join(sorted({a for a in _ALIASES if a.isascii()}))
-        raise InputError(
-            zh=f"不支持的语言：{value}。可选：{'、'.join(LANGUAGES)}，或 GPT-SoVITS 的代码（{codes}）。",
-            en=f"Unsupported language: {value}. Choose one of {', '.join(LANGUAGES)}, or a GPT-SoVITS code ({codes}).",
-            param="language",
-        ) from None
-
-
-def stretch(samples: np.ndarray, speed: float) -> np.ndarray:
-    """Play ``samples`` ``speed`` times faster, pitch kept, through the exact-duration control.
-
-    The length lands on natural / speed to the sample (edge silence, pauses, then
-    Praat PSOLA); speeds beyond what that control allows are stretched by PSOLA alone.
-    """
-    if abs(speed - 1.0) < 1e-3 or len(samples) < 2048:
-        return samples
-    from ..errors import StudioError
-    from ..timing import fit_to_duration, time_stretch
-
-    try:
-        fitted, _ = fit_to_duration(samples, MODEL_SR, len(samples) / MODEL_SR / float(speed))
-        return fitted
-    except StudioError:
-        return time_stretch(samples, MODEL_SR, 1.0 / float(speed))
 
 
 @dataclass
-class Reference:
-    """A decoded reference clip and its transcript ("" = x-vector-only cloning)."""
+class Job(SegmentedSpeech):
+    """One speech request, ready for the engine (:class:`~studio.speech_stream.SegmentedSpeech`), and its headers."""
 
-    audio: Audio
-    transcript: str
-    label: str
-    prompt_mismatch: bool = False  #: the request's prompt_text differed from the saved voice's transcript
-
-
-@dataclass
-class Job:
-    """One speech request, ready for the engine."""
-
-    kind: str  #: clone | custom | design
-    segments: list[str]
-    language: str = "Auto"
-    model: str | None = None
-    seed: int | None = None
-    sampling: Sampling | None = None
-    speed: float = 1.0
-    pause_s: float = 0.0  #: silence between segments
     reference: Reference | None = None
-    speaker: str = ""
-    instruct: str = ""
-    description: str = ""
-    emotion: str | None = None  #: an emotion preset (custom and design: composed into the instruction)
-    intensity: float | None = None  #: of the emotion (clone: blend toward the voice's neutral clip)
-    voice: str = ""  #: clone: a saved voice generated by name (with ``clip``), instead of ``reference``
-    clip: str | None = None  #: clone: the tag of the saved voice's clip
-    x_vector_only: bool = False  #: clone with ``voice``: the speaker embedding alone
-    delivery: Delivery | None = None  #: exact length, takes, loudness; None: the engine's defaults
-    cancel: CancelToken = field(default_factory=CancelToken)
-    used_seed: int | None = None
-    model_label: str = ""  #: registry id or checkpoint folder name
-    samples_out: int = 0
-    fit: FitReport | None = None  #: how the audio was fitted to ``delivery``'s target length
-    chunk_plan: ChunkPlan | None = None  #: streamed chunk sizes in codec frames; None: the configured ones
-
-    def can_stream(self) -> bool:
-        """Whether the audio can go out as it is generated (a speed change or a target length needs it whole)."""
-        delivery = self.delivery
-        fitted = delivery is not None and (delivery.duration is not None or delivery.ratio is not None)
-        return abs(self.speed - 1.0) < 1e-3 and not fitted
 
     def headers(self) -> dict[str, str]:
         """What the response tells about the generation (known after the first segment)."""
@@ -180,85 +74,7 @@ class Job:
         return out
 
 
-class Gate:
-    """Admits requests to the engine one at a time, first come first served, with a bounded queue."""
-
-    def __init__(self, max_waiting: int = DEFAULT_MAX_QUEUE) -> None:
-        self.max_waiting = max_waiting
-        self._cond = threading.Condition()
-        self._queue: deque[object] = deque()
-        self._started: float | None = None
-        self._durations: deque[float] = deque(maxlen=20)
-
-    @property
-    def pending(self) -> int:
-        """Requests admitted and not finished (the one running included)."""
-        return len(self._queue)
-
-    def admit(self, bounded: bool = True) -> object:
-        """A ticket for the queue, or :class:`BusyError` (503) when ``max_waiting`` already wait.
-
-        ``bounded=False`` always queues (a dubbing job already accepted takes its turn line by line).
-        """
-        with self._cond:
-            if bounded and len(self._queue) > self.max_waiting:
-                mean = sum(self._durations) / len(self._durations) if self._durations else 5.0
-                retry = max(1, min(300, math.ceil(mean * len(self._queue))))
-                raise BusyError(
-                    zh=f"服务器正忙：已有 {len(self._queue)} 个请求在处理或排队。请 {retry} 秒后重试。",
-                    en=f"The server is busy: {len(self._queue)} requests are running or queued. Retry in {retry} s.",
-                    retry_after=retry,
-                )
-            ticket = object()
-            self._queue.append(ticket)
-            return ticket
-
-    def wait(self, ticket: object, cancel: CancelToken | None = None) -> None:
-        """Block until ``ticket`` is first in line; :class:`~studio.errors.Cancelled` if ``cancel`` is set meanwhile."""
-
-        def ready() -> bool:
-            return not self._queue or self._queue[0] is ticket or ticket not in self._queue
-
-        with self._cond:
-            if cancel is None:
-                self._cond.wait_for(ready)
-            else:
-                while not ready():
-                    cancel.check()
-                    self._cond.wait(0.2)
-            self._started = time.monotonic()
-
-    def done(self, ticket: object) -> None:
-        """Leave the queue (running or not); safe to call twice."""
-        with self._cond:
-            if ticket not in self._queue:
-                return
-            if self._queue[0] is ticket and self._started is not None:
-                self._durations.append(time.monotonic() - self._started)
-                self._started = None
-            self._queue.remove(ticket)
-            self._cond.notify_all()
-
-
-def _comparable(text: str) -> str:
-    """A transcript for comparison: Unicode-normalised, case, spaces and punctuation ignored."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
-
-
-def _through_symlink(candidate: Path, roots: list[Path]) -> bool:
-    """Whether ``candidate`` (or a folder on its way down from an allowed root) is a symbolic link."""
-    root = next((r for r in roots if candidate.is_relative_to(r)), None)
-    if root is None:
-        return True  # reaches an allowed folder only through a link (an absolute path spelled another way)
-    path = candidate
-    while path != root:
-        if path.is_symlink():
-            return True
-        path = path.parent
-    return False
-
-
-class ApiContext:
+class ApiContext(References):
     """What every route needs: the engine, limits, the voice library, allowed folders, the queue."""
 
     def __init__(
@@ -286,34 +102,6 @@ class ApiContext:
         #: (value, transcript) set by /set_refer_audio or /change_refer; resolved again on each use.
         self.default_reference: tuple[str, str] | None = None
         self._library = None
-
-    # -- the voice library (studio.voices) is only touched here ----------------------------------
-    def library(self):
-        """The studio's voice library (:class:`studio.voices.VoiceLibrary`)."""
-        if self._library is None:
-            from ..voices import VoiceLibrary
-
-            self._library = VoiceLibrary(self.voices_root)
-        return self._library
-
-    def saved_voice(self, name: str) -> tuple[Path, str, str] | None:
-        """(clip path, transcript, name) of the saved voice called ``name``, or None."""
-        lib = self.library()
-        if not name or not lib.exists(name):
-            return None
-        voice = lib.get(name)
-        return lib.clip_path(voice.name), voice.transcript, voice.name
-
-    def aliased_voice(self, alias: str) -> tuple[Path, str, str] | None:
-        """(clip path, transcript, name) of the saved voice that answers to ``alias`` exactly, or None."""
-        voice = self.library().find_alias(alias)
-        if voice is None:
-            return None
-        return self.library().clip_path(voice.name), voice.transcript, voice.name
-
-    def saved_voices(self) -> list:
-        """Every saved voice (``studio.voices.Voice`` records)."""
-        return self.library().list()
 
     # -- checks ------------------------------------------------------------------------------------
     def check_text(self, text: str | None, limit: int | None = None) -> str:
@@ -352,270 +140,16 @@ class ApiContext:
                 )
         return self.models.get(kind)
 
-    # -- references and path safety ------------------------------------------------------------------
-    def allowed_roots(self) -> list[Path]:
-        """Folders a request may name files in: the voice library and the upload area."""
-        return [self.voices_root.resolve(), self.upload_dir.resolve()]
-
-    def safe_file(self, value: str) -> Path | None:
-        """The file ``value`` names inside an allowed folder, None if there is none; 400 for a path that leaves them.
-
-        Relative paths are looked up in each allowed folder; symlinks are
-        followed before the check, so one that points outside is refused.
-        """
-        text = value.strip().replace("\\", "/")
-        if _URL.match(text) or text.startswith("//"):
-            raise InputError(
-                zh=f"不接受网址：{value}。请用已保存声音的名字，或声音库/上传目录里的文件。",
-                en=f"URLs are not accepted: {value}. Give a saved voice's name, or a file in the voice library or upload folder.",
-                param="ref_audio_path",
-            )
-        path = Path(text)
-        if ".." in path.parts:
-            raise InputError(
-                zh=f"路径里不能有 “..”：{value}。",
-                en=f"Paths may not contain '..': {value}.",
-                param="ref_audio_path",
-            )
-        roots = self.allowed_roots()
-        candidates = [path] if path.is_absolute() else [root / path for root in roots]
-        for candidate in candidates:
-            resolved = candidate.resolve()
-            if not any(resolved.is_relative_to(root) for root in roots):
-                raise InputError(
-                    zh=f"不允许读取这个文件：{value}。只能用声音库或上传目录里的文件，或已保存声音的名字。",
-                    en=f"This file may not be read: {value}. Only files in the voice library or upload folder, "
-                    "or a saved voice's name, are allowed.",
-                    param="ref_audio_path",
-                )
-            if _through_symlink(candidate, [*roots, self.voices_root.absolute(), self.upload_dir.absolute()]):
-                raise InputError(
-                    zh=f"不接受符号链接：{value}。请用声音库或上传目录里的普通文件。",
-                    en=f"Symbolic links are not accepted: {value}. Give a plain file in the voice library or upload folder.",
-                    param="ref_audio_path",
-                )
-            if resolved.is_file():
-                return resolved
-        return None
-
-    def reference(self, value: str | None, transcript: str | None = None, tag: str | None = None) -> Reference:
-        """Resolve a reference: a saved voice's name, or a file in an allowed folder.
-
-        An empty ``value`` uses the default set by /set_refer_audio or
-        /change_refer. An empty ``transcript`` uses the voice's stored one; with
-        none stored the clone is x-vector only.
-        """
-        value = (value or "").strip()
-        transcript = (transcript or "").strip()
-        if not value:
-            if self.default_reference is None:
-                raise InputError(
-                    zh="未指定参考音频且接口无预设。请给出 ref_audio_path（已保存声音的名字），或先调用 /set_refer_audio。",
-                    en="No reference audio given and no default is set. Give ref_audio_path (a saved voice's name), "
-                    "or call /set_refer_audio first.",
-                    param="ref_audio_path",
-                )
-            value, transcript = self.default_reference[0], transcript or self.default_reference[1]
-        saved = self.saved_voice(value) or self.aliased_voice(value)
-        if saved is not None and tag:  # an emotion clip says its own words: use its transcript
-            voice = self.library().get(saved[2])
-            chosen = voice.clip(tag)
-            saved = (voice.path / chosen.file, chosen.transcript or voice.transcript, saved[2])
-        if saved is None:
-            path = self.safe_file(value)
-            if path is not None:
-                saved = (path, self._transcript_of(path), path.name)
-            elif value.lower().endswith(_AUDIO_SUFFIXES) and "/" not in value.replace("\\", "/"):
-                saved = self.saved_voice(value.rsplit(".", 1)[0])  # "caixukun.wav" finds the voice "caixukun"
-        if saved is None:
-            raise NotFoundError(
-                zh=f"找不到声音、别名或文件：{value}。请用已保存声音的名字（GET /api/voices 列出全部），"
-                f'或让一个声音响应这个路径：python -m studio voices alias 名字 "{value}"'
-                "（或 POST /api/voices/名字/aliases）。",
-                en=f"No saved voice, alias or file called '{value}'. Use a saved voice's name (GET /api/voices lists "
-                f'them), or make a voice answer to this path: python -m studio voices alias NAME "{value}" '
-                "(or POST /api/voices/NAME/aliases).",
-                param="ref_audio_path",
-            )
-        clip, stored, label = saved
-        # A saved voice's stored transcript is what its clip says: a different prompt_text (a client's config
-        # written for another recording) would misalign the clone, so the stored one wins and a header says so.
-        mismatch = bool(transcript and stored) and _comparable(transcript) != _comparable(stored)
-        chosen = stored if stored else transcript
-        return Reference(audio=load_audio(clip), transcript=chosen, label=label, prompt_mismatch=mismatch)
-
-    def _transcript_of(self, path: Path) -> str:
-        """The stored transcript when ``path`` is a clip inside a saved voice's folder."""
-        root = self.voices_root.resolve()
-        if not path.is_relative_to(root):
-            return ""
-        with contextlib.suppress(Exception):
-            slug = path.relative_to(root).parts[0]
-            return self.library().get(slug).transcript
-        return ""
-
-    def set_default_reference(self, value: str, transcript: str = "") -> Reference:
-        """Check ``value`` now and remember it for requests that name no reference."""
-        if not (value or "").strip():
-            raise InputError(
-                zh="参考音频路径是空的。", en="The reference audio path is empty.", param="refer_audio_path"
-            )
-        ref = self.reference(value, transcript)
-        self.default_reference = (value.strip(), (transcript or "").strip())
-        return ref
-
-    def speaker(self, name: str) -> str | None:
-        """The preset speaker called ``name`` (any case), or None."""
-        wanted = (name or "").strip().lower()
-        return next((n for n, _, _ in SPEAKERS if n.lower() == wanted), None)
-
-    def unknown_voice(self, name: str) -> NotFoundError:
-        """The error for a voice that is neither saved nor a preset speaker (lists the choices)."""
-        names = [v.name for v in self.saved_voices()] + [n for n, _, _ in SPEAKERS]
-        return NotFoundError(
-            zh=f"没有名为 “{name}” 的声音。可选：{'、'.join(names)}。",
-            en=f"No voice called '{name}'. Choose one of: {', '.join(names)}.",
-            param="voice",
-        )
-
     # -- generation ----------------------------------------------------------------------------------
     def chunks(self, job: Job, ticket: object, live: bool = True) -> Iterator[np.ndarray]:
-        """Wait for ``ticket``'s turn, then yield ``job``'s audio as it is generated.
-
-        ``live`` (when the job allows it: no speed change, no target length)
-        yields each segment in chunks of codec frames while the model is still
-        generating, as raw model audio (watermarked, not levelled: levelling
-        needs the whole clip); otherwise one finished, polished piece per segment.
-        Every segment after the first reuses the first one's seed, so a request
-        with a seed is reproducible and the voice stays put.
-        """
+        """Wait for ``ticket``'s turn, then yield ``job``'s audio as it is generated (see :meth:`Job.chunks`)."""
         self.gate.wait(ticket)
-        live = live and job.can_stream()
-        seed = job.seed
-        if live and (seed is None or seed < 0):
-            seed = random.SystemRandom().randrange(0, 2**31 - 1)  # known before the first chunk (X-Seed)
-        for i, text in enumerate(job.segments):
-            if i and job.pause_s > 0:
-                yield self._count(job, np.zeros(round(job.pause_s * MODEL_SR), np.float32))
-            if live:
-                seed = job.used_seed = seed
-                yield from self._live(job, text, seed)
-                continue
-            result = self._generate(job, text, seed)
-            seed = self._note(job, result)
-            yield self._count(job, stretch(result.samples, job.speed))
-
-    def _live(self, job: Job, text: str, seed: int) -> Iterator[np.ndarray]:
-        """One segment, streamed chunk by chunk (see :mod:`studio.live`)."""
-        from .. import watermark
-        from ..live import Outcome, live_chunks
-
-        outcome = Outcome()
-        mark = (job.delivery or Delivery()).watermark
-        start = job.samples_out
-        for chunk in live_chunks(lambda: self._generate(job, text, seed), job.cancel, job.chunk_plan, outcome):
-            if outcome.streamed == 1:
-                self._note(job, None)
-            yield self._count(job, watermark.embed(chunk, MODEL_SR, offset=job.samples_out - start) if mark else chunk)
-        self._note(job, outcome.result)
-        if not outcome.streamed:  # nothing streamed (a remote engine): the finished segment at once
-            yield self._count(job, outcome.result.samples)
-
-    @staticmethod
-    def _count(job: Job, audio: np.ndarray) -> np.ndarray:
-        job.samples_out += len(audio)
-        return audio
-
-    def _note(self, job: Job, result) -> int | None:
-        """Record the seed, model and fit of ``result`` (or, before any result, of the loaded model) on ``job``."""
-        loaded = self.engine.manager.loaded
-        if result is not None:
-            job.used_seed = result.seed
-            job.fit = result.fit or job.fit
-        job.model_label = Path(loaded.key).name if loaded is not None else getattr(result, "model", job.model_label)
-        return job.used_seed
+        yield from job.chunks(self.engine, live, self.models, self.library)
 
     def render(self, job: Job, ticket: object) -> np.ndarray:
         """All of ``job``'s audio at once (each segment finished and polished)."""
         pieces = list(self.chunks(job, ticket, live=False))
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-
-    def _generate(self, job: Job, text: str, seed: int | None):
-        kind = {"clone": "base", "custom": "custom_voice"}.get(job.kind, "voice_design")
-        model = job.model or self.models.get(kind)
-        common = {
-            "language": job.language,
-            "model": model,
-            "seed": seed,
-            "sampling": job.sampling,
-            "cancel": job.cancel,
-            "delivery": job.delivery,
-        }
-        if job.kind == "clone":
-            if job.voice:  # by name: the engine blends the emotional clip with the neutral one
-                return self.engine.clone(
-                    text,
-                    x_vector_only=job.x_vector_only,
-                    voice=job.voice,
-                    clip=job.clip,
-                    intensity=1.0 if job.intensity is None else job.intensity,
-                    library=self.library(),
-                    **common,
-                )
-            ref = job.reference
-            assert ref is not None
-            if trained_by_name(self.library(), ref.label) is not None:  # a trained voice named by a dialect
-                return self.engine.clone(text, voice=ref.label, library=self.library(), **common)
-            return self.engine.clone(text, ref.audio, ref.transcript, not ref.transcript, **common)
-        style = {"emotion": job.emotion or None, "intensity": 0.5 if job.intensity is None else job.intensity}
-        if job.kind == "custom":
-            return self.engine.custom(text, job.speaker, job.instruct, **common, **style)
-        return self.engine.design(text, job.description, **common, **style)
-
-    # -- uploads ---------------------------------------------------------------------------------
-    def audio_from_base64(self, value: str, param: str) -> Audio:
-        """A clip sent inline (a ``data:audio/...;base64,`` URI or plain base64), decoded through a temporary upload.
-
-        URLs and paths are refused: the server never fetches or reads what a request names.
-        """
-        value = value.strip()
-        if not value.startswith("data:") and ":" in value:  # base64 has no ":", a URL or a Windows path has
-            raise InputError(
-                zh=f"{param} 不接受网址或服务器上的路径。请把音频编码为 base64 数据 URI（data:audio/wav;base64,...）发送。",
-                en=f"{param} takes no URLs or server paths. Send the clip as a base64 data URI "
-                "(data:audio/wav;base64,...).",
-                param=param,
-            )
-        payload = value
-        if value.startswith("data:"):
-            header, _, payload = value.partition(",")
-            if not header.endswith(";base64"):
-                raise InputError(
-                    zh=f"{param} 的数据 URI 必须是 base64 编码（data:audio/wav;base64,...）。",
-                    en=f"{param}'s data URI must be base64 encoded (data:audio/wav;base64,...).",
-                    param=param,
-                )
-        try:
-            raw = base64.b64decode("".join(payload.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError(
-                zh=f"{param} 不是有效的 base64 数据。", en=f"{param} is not valid base64 data.", param=param
-            ) from None
-        path = self.upload_dir / f"tmp-{uuid.uuid4().hex}"
-        try:
-            path.write_bytes(raw)
-            return load_audio(path)
-        finally:
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def purge_uploads(self, ttl_s: float = UPLOAD_TTL_S) -> None:
-        """Delete uploads older than ``ttl_s``."""
-        cutoff = time.time() - ttl_s
-        for path in self.upload_dir.glob("*"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
 
     def close(self) -> None:
         """Stop the dubbing jobs (cancelling a running one) and remove the upload area."""
@@ -655,7 +189,7 @@ def create_api(
     """
     from fastapi.middleware.cors import CORSMiddleware
 
-    from . import dubbing, finetune, gpt_sovits, native, openai, voice_aliases
+    from . import dubbing, finetune, gpt_sovits, native, openai, text_routes, voice_aliases
     from .dubbing import redub as dubbing_redub
     from .screen import Screen
     from .server import Guard
@@ -694,7 +228,7 @@ def create_api(
     app.state.studio = ctx
     install_error_handlers(app, lang)
     app.include_router(native.router)
-    app.include_router(native.text_router)
+    app.include_router(text_routes.text_router)
     app.include_router(voice_aliases.router)
     app.include_router(dubbing.router)
     app.include_router(dubbing_redub.router)

@@ -16,6 +16,9 @@ from ..cli_messages import message, say
 from ..errors import InputError
 from ..progress import TqdmProgress
 from .project import PROJECT_FILE, Project, parse_voice
+from .service import parse_line_numbers
+
+__all__ = ["add_dub_parser", "apply_arguments", "cmd_dub", "open_project", "parse_line_numbers", "print_summary"]
 
 
 def add_dub_parser(subparsers) -> argparse.ArgumentParser:
@@ -59,27 +62,6 @@ def add_dub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
     p.set_defaults(func=cmd_dub)
     return p
-
-
-def parse_line_numbers(spec: str, count: int) -> list[int]:
-    """``1,3-5`` -> [0, 2, 3, 4] (0-based), refusing numbers outside 1..count."""
-    numbers: list[int] = []
-    for part in (spec or "").replace("，", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        first, _, last = part.partition("-")
-        try:
-            lo, hi = int(first), int(last or first)
-        except ValueError:
-            lo = hi = 0
-        if not 1 <= lo <= hi <= count:
-            raise InputError(
-                zh=f"行号 “{part}” 无效：项目共有 {count} 行。",
-                en=f"Invalid line number '{part}': the project has {count} lines.",
-            )
-        numbers.extend(range(lo - 1, hi))
-    return sorted(set(numbers))
 
 
 def open_project(source: str | Path, out: Path) -> Project:
@@ -146,9 +128,9 @@ def cmd_dub(args) -> int:
     """Run the ``dub`` subcommand."""
     from ..cli import engine_for, user_language
     from .lock import busy_error, describe_marker, interrupted, running_elsewhere
-    from .outputs import build_outputs
     from .runner import run_project
     from .scripts import apply_timings, import_script
+    from .service import build, failed_lines, nothing_usable, select_lines
 
     started = time.perf_counter()
     lang = user_language()
@@ -174,9 +156,7 @@ def cmd_dub(args) -> int:
 
         check_within_video(project, args.video)  # before any generation: a slot past the video's end is a typo
     project.save()
-    only = None
-    if args.lines:
-        only = [project.lines[i].id for i in parse_line_numbers(args.lines, len(project.lines))]
+    only = select_lines(project, args.lines) if args.lines else None
     progress = TqdmProgress("dub", lang)
     try:
         report = run_project(project, engine_for(args), only=only, force=args.force, progress=progress)
@@ -184,9 +164,9 @@ def cmd_dub(args) -> int:
         progress.close()
     for flagged in report.flagged:
         print(f"! {flagged.message(lang)}")
-    if report.failed and not any(r.status in ("generated", "reused", "locked") for r in report.results):
-        _raise_failed(report)
-    built = build_outputs(project, out)
+    if nothing_usable(report):
+        raise failed_lines(report)
+    built = build(project, folder=out)
     outputs, track = built.outputs, built.track
     if args.video:
         from .mux import mux
@@ -202,17 +182,8 @@ def cmd_dub(args) -> int:
     if built.missing:
         print(built.missing_text(lang))
     if report.failed:
-        _raise_failed(report)
+        raise failed_lines(report)
     return 0
-
-
-def _raise_failed(report) -> None:
-    zh = "；".join(r.message("zh") for r in report.failed) or "没有任何台词可以生成。"
-    en = "; ".join(r.message("en") for r in report.failed) or "no line could be generated."
-    raise InputError(
-        zh=f"{len(report.failed)} 行没有生成（其余已输出）：{zh}",
-        en=f"{len(report.failed)} line(s) not generated (the rest were written): {en}",
-    )
 
 
 def print_summary(project: Project, report, track, outputs, wall_s: float, lang: str = "en") -> None:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import Cancelled, ConflictError, InputError, StudioError
+from ..errors import Cancelled, ConflictError, StudioError
 from ..progress import CancelToken, Status, doing
 from .job import FINAL, DubJob, LineState, now
 from .project import Project
@@ -264,8 +264,8 @@ def _set_lines(job: DubJob, project: Project) -> None:
 
 
 def _run(job: DubJob) -> None:
-    from .outputs import build_outputs
     from .runner import run_project
+    from .service import build, output_files, track_summary
 
     project = Project.load(job.folder)
     _set_lines(job, project)
@@ -285,26 +285,10 @@ def _run(job: DubJob) -> None:
         job.finish("done")
         return
     job.on_progress(None, Status("writing"))
-    try:
-        built = build_outputs(project)
-    except InputError as exc:
-        if not report.failed:
-            raise
-        zh = "；".join(r.message("zh") for r in report.failed)
-        en = "; ".join(r.message("en") for r in report.failed)
-        raise InputError(zh=f"没有生成任何音频：{zh}", en=f"No audio was generated: {en}") from exc
-    written = [*built.outputs.files, built.outputs.zip]
+    built = build(project, report)
     with job.lock:
-        job.outputs = sorted(p.name for p in written if p is not None)
-        job.track = {
-            "seconds": round(built.track.seconds, 4),
-            "mode": built.track.mode,
-            "missing": [i + 1 for i, _ in built.missing],
-            "flagged": [
-                {"number": p.index + 1, "status": p.status, "zh": p.suggestion("zh"), "en": p.suggestion("en")}
-                for p in built.track.flagged
-            ],
-        }
+        job.outputs = sorted(p.name for p in output_files(built))
+        job.track = track_summary(built)
     job.finish("done")
 
 

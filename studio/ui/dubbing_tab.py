@@ -304,10 +304,10 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
 
     @user_errors
     def do_run_selected(lang, selected, request: gr.Request, *settings):
-        from ..dubbing.cli import parse_line_numbers
+        from ..dubbing.service import select_lines
 
         def only(project):
-            return [project.lines[i].id for i in parse_line_numbers(selected, len(project.lines))]
+            return select_lines(project, selected or "") or []
 
         return generate(lang, settings, only, False, request)
 
@@ -366,10 +366,10 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
 
     @user_errors
     def do_build(lang, *settings):
-        from ..dubbing.outputs import build_outputs
+        from ..dubbing.service import build
 
         project = current(*settings)
-        built = build_outputs(project)
+        built = build(project)
         track, outputs = built.track, built.outputs
         report = t("dub_built", lang, seconds=track.seconds, mode=track.mode, flagged=len(track.flagged))
         report += "".join(f"\n- #{p.index + 1} {p.scene}: {p.suggestion(lang)}" for p in track.flagged)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import space
+from .. import space_mode as space
 from ..audio import load_audio
 from ..errors import InputError
 from ..progress import duration_text

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ...dubbing.jobs import FINAL, DubJob, registry
+from ...dubbing.service import line_spec, select_lines
 from ...errors import BusyError, NotFoundError
 from ...progress import CancelToken
 from .projects import open_project
@@ -63,14 +64,6 @@ class _ServerEngine:
         return getattr(self._ctx.engine, name)
 
 
-def _line_numbers(spec: str | list[int] | None) -> str | None:
-    if spec is None:
-        return None
-    if isinstance(spec, list):
-        return ",".join(str(n) for n in spec)
-    return spec.strip() or None
-
-
 class JobRegistry:
     """The API's view of the process's dubbing jobs: those of projects under its projects folder."""
 
@@ -109,15 +102,11 @@ class JobRegistry:
 
     def submit(self, name: str, spec: str | list[int] | None, force: bool, build: bool) -> DubJob:
         """Queue a job for the project ``name`` (404 if missing, 409 if it has one already, 400 for bad lines)."""
-        from ...dubbing.cli import parse_line_numbers
-
         if self._closed:
             raise BusyError(zh="服务器正在关闭。", en="The server is shutting down.", retry_after=5)
         project = open_project(self.ctx, name)
-        numbers = _line_numbers(spec)
-        only = None
-        if numbers is not None:
-            only = [project.lines[i].id for i in parse_line_numbers(numbers, len(project.lines))]
+        numbers = line_spec(spec)
+        only = select_lines(project, numbers)
         return self._shared.submit(
             project,
             _ServerEngine(self.ctx),

@@ -5,8 +5,8 @@ Dubbing tab's ``outputs/dubbing/<name>``), so the UI and the CLI can open what
 the API made and the other way round; the files a job writes go into
 ``<project>/outputs``.
 
-What the Dubbing tab does to a project one line at a time is here too: edit a
-line (text, speaker, emotion, timing; validated by
+What the Dubbing tab does to a project (one line at a time: :mod:`.lines`; output files:
+:mod:`.outputs`) is here too: edit a line (text, speaker, emotion, timing; validated by
 :func:`studio.dubbing.checks.check_line`), lock it, choose one of its takes
 (:func:`studio.dubbing.runner.choose_take`); change the speaker-to-voice
 mapping and settings; delete a project; mux the track into an uploaded video
@@ -27,21 +27,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ...errors import BusyError, ConflictError, InputError, NotFoundError, StudioError
 from ..app import parse_language
+from .outputs import VIDEO_SUFFIXES, output_files, outputs_folder
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
     from ..app import ApiContext
-    from .routes import DubSettingsBody
+    from .models import DubSettingsBody
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"\w[\w .\-]{0,79}")
-#: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 # -- projects on disk ------------------------------------------------------------------------------
@@ -74,83 +72,6 @@ def open_project(ctx: ApiContext, name: str) -> Project:
             param="project",
         )
     return Project.load(folder)
-
-
-def _outputs_folder(project: Project) -> Path:
-    assert project.folder is not None
-    return project.folder / "outputs"
-
-
-def output_files(ctx: ApiContext, project: Project) -> list[dict]:
-    """The files in the project's output folder (plain files only), with their download URLs."""
-    folder = _outputs_folder(project)
-    if not folder.is_dir() or folder.is_symlink():
-        return []
-    files = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.is_symlink() or not path.is_file():
-            continue
-        files.append(
-            {
-                "file": path.name,
-                "kind": _kind_of(project, path.name),
-                "bytes": path.stat().st_size,
-                "url": f"/api/dubbing/projects/{quote(project.folder.name)}/outputs/{quote(path.name)}",
-            }
-        )
-    return files
-
-
-def _kind_of(project: Project, file: str) -> str:
-    from ...dubbing.editors import timeline_names
-    from ...dubbing.outputs import safe_stem
-
-    stem = safe_stem(project.name)
-    if file in timeline_names(stem):
-        return "timeline"
-    if file in (f"{stem}-track.wav", f"{stem}-track.mp3"):
-        return "track"
-    if file == f"{stem}-dub.zip":
-        return "zip"
-    if file == f"{stem}-script.json":
-        return "script"
-    if file.endswith((".srt", ".vtt", "-captions.json")):
-        return "captions"
-    if file.lower().endswith(VIDEO_SUFFIXES):
-        return "video"
-    return "line"
-
-
-def output_file(ctx: ApiContext, name: str, file: str) -> Path:
-    """The output file ``file`` of project ``name``: a plain file name inside its output folder, nothing else."""
-    project = open_project(ctx, name)
-    folder = _outputs_folder(project)
-    bad = (
-        not file
-        or file in (".", "..")
-        or file.startswith(".")
-        or any(c in file for c in "/\\\x00:")
-        or Path(file).name != file
-    )
-    if not bad and (folder.is_symlink() or (folder / file).is_symlink()):
-        bad = True
-    if not bad and (folder / file).exists():
-        bad = not (folder / file).resolve().is_relative_to(folder.resolve())
-    if bad:
-        raise InputError(
-            zh=f"文件名 “{file[:80]}” 无效：只能下载项目输出文件夹里的文件（不能有路径、“..” 或符号链接）。",
-            en=f"Invalid file name '{file[:80]}': only files inside the project's output folder can be downloaded "
-            "(no paths, '..' or symbolic links).",
-            param="file",
-        )
-    path = folder / file
-    if not path.is_file():
-        raise NotFoundError(
-            zh=f"项目 “{name}” 没有输出文件 “{file}”。先运行一个任务生成输出。",
-            en=f"Project '{name}' has no output file '{file}'. Run a job to write the outputs.",
-            param="file",
-        )
-    return path
 
 
 def _lines_of(project: Project) -> list[dict]:
@@ -342,87 +263,6 @@ def _changing(ctx: ApiContext, name: str) -> Iterator[Project]:
             raise ConflictError(zh=exc.zh, en=exc.en, param="name") from None
 
 
-def find_line(project: Project, ref: str) -> int:
-    """The 0-based index of the line ``ref`` names: a number from 1 to the line count, else a line id; 404."""
-    ref = (ref or "").strip()
-    count = len(project.lines)
-    if re.fullmatch(r"[0-9]{1,9}", ref) and 1 <= int(ref) <= count:
-        return int(ref) - 1
-    for i, line in enumerate(project.lines):
-        if line.id == ref:
-            return i
-    assert project.folder is not None
-    raise NotFoundError(
-        zh=f"项目 “{project.folder.name}” 没有台词 “{ref[:40]}”：请用行号（1 到 {count}）或台词编号（id）。",
-        en=f"Project '{project.folder.name}' has no line '{ref[:40]}': give a line number (1 to {count}) or a line id.",
-        param="line",
-    )
-
-
-def line_detail(ctx: ApiContext, project: Project, index: int, lang: str) -> dict:
-    """Line ``index`` as the project shows it, with its takes (and their URLs) and why it cannot be voiced."""
-    from ...dubbing.runner import resolve_voice
-
-    assert project.folder is not None
-    line = project.lines[index]
-    base = f"/api/dubbing/projects/{quote(project.folder.name)}/lines/{quote(line.id)}"
-    warning = None
-    try:
-        resolve_voice(project, index, ctx.library())
-    except StudioError as exc:
-        warning = exc.message(lang)
-    takes = [
-        {
-            "index": k,
-            "seconds": take.seconds,
-            "seed": take.seed,
-            "model": take.model,
-            "created": take.created,
-            "chosen": k == line.chosen,
-            "url": f"{base}/takes/{k}",
-        }
-        for k, take in enumerate(line.takes)
-    ]
-    return {**_lines_of(project)[index], "take_list": takes, "warning": warning, "url": base}
-
-
-#: Line fields an edit sets as given; check_line normalises and checks them (null clears a field).
-LINE_FIELDS = ("scene", "speaker", "text", "emotion", "intensity", "duration", "start", "end", "pause_after")
-
-
-def edit_line(
-    ctx: ApiContext, name: str, ref: str, changes: dict[str, Any], locked: bool | None, chosen: int | None
-) -> tuple[Project, int]:
-    """Apply ``changes`` (line fields), ``locked`` and ``chosen`` to the line ``ref`` of project ``name``, all or
-    nothing; returns (project, line index). Values are checked as the Dubbing tab checks its table."""
-    import dataclasses
-
-    from ...dubbing.checks import check_line
-    from ...dubbing.project import line_label
-    from ...dubbing.runner import choose_take, set_locked
-    from ...dubbing.timeline import check_slots, mode_of
-
-    with _changing(ctx, name) as project:
-        index = find_line(project, ref)
-        line = check_line(dataclasses.replace(project.lines[index], **changes), index)
-        if "text" in changes and not line.text:
-            zh, en = line_label(index, line)
-            raise InputError(zh=f"{zh}是空的：请填写台词。", en=f"{en} is empty: type its text.", param="text")
-        project.lines[index] = line
-        if {"start", "end"} & changes.keys() and mode_of(project) == "timed":
-            check_slots(project)
-        if chosen is not None:
-            try:
-                choose_take(project, line.id, chosen)
-            except InputError as exc:
-                zh, en = line_label(index, line)
-                raise InputError(zh=f"{zh}：{exc.zh}", en=f"{en}: {exc.en}", param="chosen") from None
-        if locked is not None:
-            set_locked(project, line.id, locked)
-        project.save()
-        return project, index
-
-
 def edit_project(
     ctx: ApiContext, name: str, voices: dict[str, str | None], voice: str | None, settings: DubSettingsBody | None
 ) -> Project:
@@ -479,7 +319,7 @@ def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str
     from ...dubbing.outputs import safe_stem
 
     with _changing(ctx, name) as project:
-        outputs = _outputs_folder(project)
+        outputs = outputs_folder(project)
         track = outputs / f"{safe_stem(project.name)}-track.wav"
         if outputs.is_symlink() or track.is_symlink() or not track.is_file():
             raise ConflictError(

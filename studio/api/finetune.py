@@ -29,7 +29,7 @@ from ..errors import InputError, NotFoundError
 from ..finetune.data import AUDIO_SUFFIXES
 from ..finetune.train import TrainOptions
 from ..paths import outputs_dir
-from .app import context
+from .context import context
 
 router = APIRouter(prefix="/api/finetune", tags=["Studio"])
 

@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .app import Job, context, parse_language
+from .context import Job, context, parse_language
 from .errors import ApiError
 from .streaming import speech_response, split_gpt_sovits, split_punctuation
 

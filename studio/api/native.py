@@ -27,7 +27,7 @@ from ..errors import InputError, NotFoundError
 from ..reference import detect_speech, no_speech_error
 from ..registry import SPEAKERS
 from ..synthesis import Sampling
-from .app import UPLOAD_TTL_S, ApiContext, Job, Reference, context, parse_language
+from .context import UPLOAD_TTL_S, ApiContext, Job, Reference, context, parse_language
 from .streaming import segments, speech_response
 
 router = APIRouter(prefix="/api", tags=["Studio"])

@@ -34,7 +34,7 @@ from ..errors import InputError, RemoteEngineError
 from ..registry import MODELS, SPEAKERS
 from ..remote import HOP_HEADER
 from ..synthesis import MAX_STEPS, Sampling
-from .app import ApiContext, Job, Reference, context, parse_language
+from .context import ApiContext, Job, Reference, context, parse_language
 from .streaming import segments, speech_response
 
 router = APIRouter(tags=["OpenAI compatible"])

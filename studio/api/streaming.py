@@ -27,7 +27,7 @@ from ..audio import MODEL_SR
 from .encode import CONTENT_TYPES, encode, encode_stream
 
 if TYPE_CHECKING:
-    from .app import ApiContext, Job
+    from .context import ApiContext, Job
 
 SENTENCE_MARKS = "。！？!?；;…\n"
 CLAUSE_MARKS = "，,、：:"

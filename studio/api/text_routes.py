@@ -13,7 +13,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError, NotFoundError
-from .app import ApiContext, context
+from .context import ApiContext, context
 from .errors import request_language
 
 text_router = APIRouter(prefix="/api", tags=["Text"])

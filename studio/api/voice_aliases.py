@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError
 from ..voice_aliases import MAX_ALIAS_CHARS
-from .app import context
+from .context import context
 
 router = APIRouter(prefix="/api", tags=["Studio"])
 

@@ -105,7 +105,7 @@ def check_take(check: Callable, project: Project, line, index: int | None = None
     import logging
 
     from ..errors import Cancelled, StudioError
-    from .runner import read_take, take_path
+    from .take_files import read_take, take_path
     from .voicing import spoken_text
 
     take = line.takes[line.chosen if index is None else index]

@@ -142,7 +142,7 @@ def trained_choices() -> list[tuple[str, str, str]]:
 
     Empty on a Space (each visitor has a library of their own) and when the library cannot be read.
     """
-    from .. import space
+    from .. import space_mode as space
 
     if space.enabled():
         return []

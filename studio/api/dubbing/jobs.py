@@ -24,7 +24,7 @@ from ...progress import CancelToken
 from .projects import open_project
 
 if TYPE_CHECKING:
-    from ..app import ApiContext
+    from ..context import ApiContext
 
 log = logging.getLogger(__name__)
 

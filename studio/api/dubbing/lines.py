@@ -10,7 +10,7 @@ from ...errors import InputError, NotFoundError, StudioError
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
-    from ..app import ApiContext
+    from ..context import ApiContext
 
 from .projects import _changing, _lines_of
 

@@ -10,7 +10,7 @@ from ...errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
-    from ..app import ApiContext
+    from ..context import ApiContext
 
 
 #: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
@@ -81,11 +81,8 @@ def _kind_of(project: Project, file: str) -> str:
     return "line"
 
 
-def output_file(ctx: ApiContext, name: str, file: str) -> Path:
-    """The output file ``file`` of project ``name``: a plain file name inside its output folder, nothing else."""
-    from .projects import open_project
-
-    project = open_project(ctx, name)
+def output_file(project: Project, file: str) -> Path:
+    """The output file ``file`` of ``project``: a plain file name inside its output folder, nothing else."""
     folder = outputs_folder(project)
     bad = (
         not file
@@ -106,6 +103,7 @@ def output_file(ctx: ApiContext, name: str, file: str) -> Path:
             param="file",
         )
     path = folder / file
+    name = project.folder.name
     if not path.is_file():
         raise NotFoundError(
             zh=f"项目 “{name}” 没有输出文件 “{file}”。先运行一个任务生成输出。",

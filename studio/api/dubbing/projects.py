@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BusyError, ConflictError, InputError, NotFoundError, StudioError
-from ..app import parse_language
+from ..context import parse_language
 from .outputs import VIDEO_SUFFIXES, output_files, outputs_folder
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
-    from ..app import ApiContext
+    from ..context import ApiContext
     from .models import DubSettingsBody
 
 log = logging.getLogger(__name__)

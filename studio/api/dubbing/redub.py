@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import BusyError, ConflictError, InputError, NotFoundError, StudioError
 from ...progress import CancelToken
 from ...registry import ASR_MODELS
-from ..app import context
+from ..context import context
 from ..errors import request_language
 from .projects import project_path
 

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import ConflictError, InputError, NotFoundError, StudioError
-from ..app import context
+from ..context import context
 from ..errors import request_language
 from .jobs import job_json
 from .lines import LINE_FIELDS, edit_line, find_line, line_detail
@@ -38,7 +38,7 @@ from .projects import (
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
-    from ..app import ApiContext
+    from ..context import ApiContext
     from .jobs import JobRegistry
 
 from .models import (
@@ -202,7 +202,7 @@ async def project_outputs(request: Request, name: str) -> list[OutputFile]:
 async def download(request: Request, name: str, file: str) -> FileResponse:
     """One file of the project's output folder (a plain name; paths, '..' and links are refused with 400)."""
     ctx = context(request)
-    path = await run_in_threadpool(output_file, ctx, name, file)
+    path = await run_in_threadpool(lambda: output_file(open_project(ctx, name), file))
     return FileResponse(
         path, media_type=MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"), filename=path.name
     )

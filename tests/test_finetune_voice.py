@@ -67,7 +67,8 @@ def test_the_trained_voice_joins_the_library_with_its_consent_and_report(trained
 
 
 def test_the_custom_tab_lists_the_trained_checkpoint_and_its_speaker(trained):
-    from studio.ui.generate_tabs import _speaker_choices, model_choices
+    from studio.ui.generate_shared import model_choices
+    from studio.ui.generate_tabs import _speaker_choices
 
     assert str(trained.result.out) in [value for _, value in model_choices("custom_voice")]
     assert "ada" in [value for _, value in _speaker_choices("en")]

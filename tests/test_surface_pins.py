@@ -41,9 +41,10 @@ def _label(value):
 
 def gradio_surface(home: str) -> dict:
     """Named endpoints of the UI: each parameter's name, label, component, type and default; each return."""
+    from studio.api.server import serve_in_thread
     from studio.ui.app import build_app
 
-    info = build_app().get_api_info()
+    info = build_app(serve_api=serve_in_thread).get_api_info()  # as the desktop builds it: the API switch included
     out = {}
     for name, endpoint in sorted(info["named_endpoints"].items()):
         out[name] = {

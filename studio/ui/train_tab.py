@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..progress import duration_text
 from .common import UiContext, audio_output, user_errors
 from .files import file_paths
-from .generate_tabs import model_choices
+from .generate_shared import model_choices
 from .i18n import t
 from .i18n_tables import columns
 

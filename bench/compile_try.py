@@ -106,7 +106,7 @@ def main() -> None:
                 "",
                 "| loop | ms per frame (15 sub-codes, best round) | vs eager |",
                 "|---|---:|---:|",
-                f"| eager (studio default) | {best['eager']:.2f} | 1.00x |",
+                f"| eager ({'plain weights' if args.plain else 'studio default, packed weights'}) | {best['eager']:.2f} | 1.00x |",
                 f"| torch.compile ({args.mode}) | {best['compiled']:.2f} | {best['eager'] / best['compiled']:.2f}x |",
                 "",
                 f"same greedy codes as eager in every round: {'yes' if same else 'no'} "

@@ -1,6 +1,6 @@
 """Benchmark: where a frame's time goes, per path, and how soon streamed audio starts.
 
-Usage: ``python bench/stream_speed.py [--size 0.6b|tiny] [--steps 40] [--reps 1]``
+Usage: ``python bench/stream_speed.py [--size 0.6b|tiny] [--steps 40] [--reps 1] [--plans 4x12,2x12] [--skip-frames]``
 
 Uses the random-weight Base checkpoint under bench/checkpoints/ (built by
 bench/run.py's ``ensure_checkpoint`` when missing; 0.6B takes about a minute).
@@ -13,7 +13,9 @@ Prints, for an in-context clone of ``--steps`` forced talker steps:
    decoder, so it adds nothing but a clock read per step.
 2. Streaming: the HTTP API's streamed answer (``ApiContext.chunks``, chunks of
    codec frames) for a 3-sentence text: time to the first chunk against the
-   time to the whole answer unstreamed (target: at most 15 %).
+   time to the whole answer unstreamed (target: at most 15 %), for each chunk
+   plan of ``--plans`` (frames in the first chunk x in every later one). On
+   CPU it writes bench/results/cpu-<date>-<cpu model>-stream-<size>.md/.json.
 
 Random weights: only timings mean anything. Not a test: it prints figures.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import sys
 import time
@@ -126,8 +129,13 @@ def frame_table(args, folder: Path, reference) -> list[dict]:
 
 
 def first_audio(args, folder: Path, reference) -> dict:
-    """Part 2: time to the first streamed chunk of a 3-sentence text against the whole text in one call."""
+    """Part 2: time to the first streamed chunk of a 3-sentence text against the whole text in one call.
+
+    Each round streams the text once per chunk plan (``--plans``), then makes it
+    in one unstreamed engine call; the ratio compares them within the round.
+    """
     from studio.accel import stream
+    from studio.accel.chunks import ChunkPlan
     from studio.api.app import ApiContext, Job, Reference
     from studio.api.streaming import segments
     from studio.audio import Audio
@@ -135,6 +143,7 @@ def first_audio(args, folder: Path, reference) -> dict:
     engine = B.studio_engine(args.device)
     ctx = ApiContext(engine, models={"base": str(folder)})
     pieces = segments(B.THREE_SENTENCES)
+    plans = [ChunkPlan(*(int(n) for n in plan.split("x"))) for plan in args.plans.split(",")]
     decode = {"s": 0.0}
     emit = stream.StreamDecoder._emit
 
@@ -148,42 +157,90 @@ def first_audio(args, folder: Path, reference) -> dict:
     try:
         with B.nominal_lengths():
             B.studio_clone(engine, folder, reference, "预热。", None, 0)  # load, warm up, cache the voice prompt
-            for _ in range(args.reps):
-                job = Job(
-                    kind="clone",
-                    segments=pieces,
-                    language="Chinese",
-                    seed=args.seed,
-                    reference=Reference(Audio(reference, B.SR), B.TRANSCRIPT, "bench"),
-                )
-                ticket = ctx.gate.admit()
-                decode["s"] = 0.0
-                started = time.perf_counter()
-                chunks = ctx.chunks(job, ticket)
-                first_chunk = next(chunks)
-                first = time.perf_counter() - started
-                samples = len(first_chunk) + sum(len(c) for c in chunks)
-                streamed = time.perf_counter() - started
-                ctx.gate.done(ticket)
+            for rep in range(args.reps):
+                streamed_runs = []
+                for plan in plans:
+                    job = Job(
+                        kind="clone",
+                        segments=pieces,
+                        language="Chinese",
+                        seed=args.seed,
+                        reference=Reference(Audio(reference, B.SR), B.TRANSCRIPT, "bench"),
+                        chunk_plan=plan,
+                    )
+                    ticket = ctx.gate.admit()
+                    decode["s"] = 0.0
+                    started = time.perf_counter()
+                    chunks = ctx.chunks(job, ticket)
+                    first_chunk = next(chunks)
+                    first = time.perf_counter() - started
+                    samples = len(first_chunk) + sum(len(c) for c in chunks)
+                    streamed = time.perf_counter() - started
+                    ctx.gate.done(ticket)
+                    streamed_runs.append(
+                        {
+                            "plan": f"{plan.first}x{plan.size}",
+                            "first_audio_s": round(first, 3),
+                            "first_chunk_audio_s": round(len(first_chunk) / B.SR, 3),
+                            "streamed_total_s": round(streamed, 3),
+                            "stream_decode_s": round(decode["s"], 3),
+                            "audio_s": round(samples / B.SR, 2),
+                        }
+                    )
                 started = time.perf_counter()
                 whole = B.studio_clone(engine, folder, reference, B.THREE_SENTENCES, None, args.seed)
                 unstreamed = time.perf_counter() - started
-                run = {
-                    "first_audio_s": round(first, 3),
-                    "first_chunk_audio_s": round(len(first_chunk) / B.SR, 3),
-                    "streamed_total_s": round(streamed, 3),
-                    "stream_decode_s": round(decode["s"], 3),
-                    "whole_text_one_call_s": round(unstreamed, 3),
-                    "audio_s": round(samples / B.SR, 2),
-                    "whole_audio_s": round(whole.seconds, 2),
-                    "first_over_whole": round(first / unstreamed, 3),
-                }
-                runs.append(run)
-                print(json.dumps(run), flush=True)
+                for run in streamed_runs:
+                    run |= {
+                        "rep": rep + 1,
+                        "whole_text_one_call_s": round(unstreamed, 3),
+                        "whole_audio_s": round(whole.seconds, 2),
+                        "first_over_whole": round(run["first_audio_s"] / unstreamed, 3),
+                        "load": load_average(),
+                    }
+                    runs.append(run)
+                    print(json.dumps(run), flush=True)
     finally:
         stream.StreamDecoder._emit = emit
         ctx.close()
     return {"text": B.THREE_SENTENCES, "segments": pieces, "runs": runs}
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages as ``uptime`` prints them."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def report(args, results: dict) -> list[str]:
+    """The streaming part as Markdown: every round, and the best first audio against the best whole call."""
+    runs = results["streaming"]["runs"]
+    lines = [
+        f"# `python bench/stream_speed.py --size {args.size} --reps {args.reps} --plans {args.plans}"
+        + (" --skip-frames`" if args.skip_frames else "`"),
+        "",
+        f"machine: {results['cpu']}, {os.cpu_count()} CPUs; torch {results['torch']} ({results['threads']} threads); "
+        f"load average (1, 5, 15 min) at start {results['load_start']}, at the end {load_average()} "
+        "(a shared machine: absolute times are inflated by other work; each ratio compares runs of the same round)",
+        f"text: {results['streaming']['text']} (segments: {' | '.join(results['streaming']['segments'])}), "
+        "in-context clone through the HTTP API's streamed answer (ApiContext.chunks), each segment forced to a "
+        "nominal reading length; whole: the same text in one unstreamed engine call",
+        "",
+        "| chunk plan (first x later frames) | first audio s (best) | streamed answer s (best) | first / streamed "
+        "| whole text, one call s (best) | first / whole (best) | first / whole per round |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for plan in dict.fromkeys(r["plan"] for r in runs):
+        mine = [r for r in runs if r["plan"] == plan]
+        first = min(r["first_audio_s"] for r in mine)
+        whole = min(r["whole_text_one_call_s"] for r in mine)
+        ratios = ", ".join(f"{100 * r['first_over_whole']:.1f} %" for r in mine)
+        streamed = min(r["streamed_total_s"] for r in mine)
+        lines.append(
+            f"| {plan} | {first:.2f} | {streamed:.2f} | {100 * first / streamed:.1f} % | {whole:.2f} "
+            f"| {100 * first / whole:.1f} % | {ratios} |"
+        )
+    lines += ["", "rounds:"] + [json.dumps(r, ensure_ascii=False) for r in runs]
+    return lines
 
 
 def main() -> None:
@@ -194,6 +251,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-frames", action="store_true", help="only the streaming part")
+    parser.add_argument(
+        "--plans", default="4x12", help="chunk plans to compare, first x later frames, comma-separated (e.g. 4x12,2x12)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -204,11 +264,19 @@ def main() -> None:
     folder = B.ensure_checkpoint(args.size)
     reference = B.reference_clip()
     print(f"# {args.size}, {args.device}, torch {torch.__version__}, {threads} threads, {platform.processor()}")
-    results = {"size": args.size, "device": args.device, "torch": torch.__version__, "threads": threads}
+    cpu = B.machine(args.device)["cpu"]
+    results = {"size": args.size, "device": args.device, "torch": torch.__version__, "threads": threads, "cpu": cpu}
+    results["load_start"] = load_average()
     if not args.skip_frames:
         results["frames"] = frame_table(args, folder, reference)
     results["streaming"] = first_audio(args, folder, reference)
     print(json.dumps(results, ensure_ascii=False))
+    if args.device == "cpu":
+        from frame_breakdown import write_results
+
+        lines = report(args, results)
+        print("\n".join(lines))
+        print("written:", write_results(f"stream-{args.size}", lines, {"machine": {"cpu": cpu}, **results}))
 
 
 if __name__ == "__main__":

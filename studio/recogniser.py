@@ -15,7 +15,6 @@ transcription is asked for. One recogniser stays resident at a time.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from . import checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import ASR_MODELS, DEFAULT_ASR_MODEL, ModelSpec, get_spec
+from .resident import Resident
 
 SAMPLE_RATE = 16000
 _REQUIRED = ("model.bin", "config.json", "tokenizer.json")
@@ -314,22 +314,14 @@ def _segment(piece, duration: float) -> Segment:
     return Segment(start, end, piece.text.strip(), tuple(words))
 
 
-_lock = threading.Lock()
-_resident: Recogniser | None = None
+_models: Resident[Recogniser] = Resident(lambda folder: validate(folder), lambda path: Recogniser(path))
 
 
 def get(folder: str | Path) -> Recogniser:
     """The resident recogniser for ``folder`` (replacing another one)."""
-    global _resident
-    path = validate(folder)
-    with _lock:
-        if _resident is None or _resident.folder != path:
-            _resident = Recogniser(path)
-        return _resident
+    return _models.get(folder)
 
 
 def unload() -> None:
     """Drop the resident recogniser."""
-    global _resident
-    with _lock:
-        _resident = None
+    _models.unload()

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import struct
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from . import atomic, checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError, ResourceError
 from .progress import CancelToken, ProgressFn, no_progress
 from .registry import DEFAULT_SEPARATOR_MODEL, SEPARATOR_MODELS, ModelSpec, get_spec
+from .resident import Resident
 
 CHUNK_SECONDS = 60.0  #: seconds separated at a time (bounded memory; a resumed run restarts at a chunk)
 CONTEXT_SECONDS = 1.0  #: extra sound either side of a chunk, separated then cut off (no seams)
@@ -314,22 +314,14 @@ def _read(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-_lock = threading.Lock()
-_resident: Separator | None = None
+_models: Resident[Separator] = Resident(lambda folder: validate(folder), lambda path: Separator(path))
 
 
 def get(folder: str | Path) -> Separator:
     """The resident separator for ``folder`` (replacing another one)."""
-    global _resident
-    path = validate(folder)
-    with _lock:
-        if _resident is None or _resident.folder != path:
-            _resident = Separator(path)
-        return _resident
+    return _models.get(folder)
 
 
 def unload() -> None:
     """Drop the resident separator."""
-    global _resident
-    with _lock:
-        _resident = None
+    _models.unload()

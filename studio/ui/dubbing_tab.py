@@ -20,6 +20,7 @@ from ..dubbing.jobs import FINAL, registry
 from ..dubbing.listening import heard_cell
 from ..dubbing.lock import describe_marker, interrupted, running_elsewhere
 from ..dubbing.project import Line, Project, project_folder
+from ..dubbing.script_writer import SCRIPT_COLUMNS
 from ..errors import ConflictError, InputError, StudioError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, show_last_error, user_errors
@@ -29,22 +30,8 @@ from .i18n_tables import columns
 from .layout import FITTED_TABLE, column_widths
 from .redub_panel import build_redub_panel
 
-_HEADERS = [
-    "#",
-    "id",
-    "scene",
-    "speaker",
-    "text",
-    "emotion",
-    "intensity",
-    "duration",
-    "start",
-    "end",
-    "pause_after",
-    "locked",
-    "takes",
-    "heard",
-]
+#: The table's columns: the script's own (the output file name is edited in the script), then the take's state.
+_HEADERS = ["#", "id", *(c for c in SCRIPT_COLUMNS if c != "output"), "locked", "takes", "heard"]
 _COLUMNS = tuple(f"col_{'number' if h == '#' else h}" for h in _HEADERS)
 _VOICE_COLUMNS = ("col_speaker", "col_voice")
 #: Widest content of the short columns, in characters (an id, a time like 123.45).

@@ -85,7 +85,7 @@ def test_torch_load_is_called_at_least_once_and_every_call_is_checked():
         for call, owner, name in _calls(ast.parse(path.read_text(encoding="utf-8")))
         if owner == "torch" and name == "load"
     ]
-    assert any(name == "voices.py" for name, _ in found)  # the prompt cache; every call is checked above
+    assert any(name == "prompts.py" for name, _ in found)  # the voices prompt cache; every call is checked above
 
 
 def test_a_pickled_prompt_cache_is_never_executed(tmp_path):

@@ -143,6 +143,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "识别出 {sentences} 句，共 {seconds:.1f} 秒（语言 {language}）；{lines} 行",
         "heard {sentences} sentences in {seconds:.1f} s (language {language}); {lines} lines",
     ),
+    "redub_stems": ("人声：{voice}\n背景：{background}", "voice: {voice}\nbackground: {background}"),
+    "redub_from_voice": ("分离出的人声", "separated voice"),
+    "redub_from_sound": ("原声", "original sound"),
+    "redub_span": ("{source} {start:.2f}-{end:.2f} 秒", "{source} {start:.2f}-{end:.2f} s"),
+    "redub_reused": ("沿用上次的结果", "kept from an earlier run"),
+    "redub_cloned": ("克隆的声音：{name}（{where}）{transcript}", "cloned voice: {name} ({where}) {transcript}"),
     "redub_more": ("…… 还有 {count} 行", "... {count} more"),
     "redub_next": (
         "下一步：编辑台词，然后运行 `python -m studio dub {folder} --out {out} --video {video}`",

@@ -59,6 +59,11 @@ def add_redub_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--design-model", help="with --generate: model for designed voices")
     p.add_argument("--max-new-tokens", type=int, help="with --generate: cap on model steps for each segment")
     p.add_argument(
+        "--word-captions",
+        action="store_true",
+        help="with --generate: also word-level and karaoke captions, timed by this recogniser",
+    )
+    p.add_argument(
         "--mix",
         choices=["duck", "keep", "replace", "background"],
         help="with --generate: original audio (default: background with --keep-background, else duck)",
@@ -108,15 +113,16 @@ def cmd_redub(args) -> int:
         lines=len(project.lines),
     )
     if result.separation is not None:
-        print(f"voice: {result.separation.voice}")
-        print(f"background: {result.separation.background}")
+        say("redub_stems", lang, voice=result.separation.voice, background=result.separation.background)
     if result.cloned is not None:
         cloned = result.cloned
-        source = "separated voice" if cloned.used == "voice" and result.separation else "original sound"
-        where = "kept from an earlier run" if cloned.reused else f"{source} {cloned.span[0]:.2f}-{cloned.span[1]:.2f} s"
-        print(f"cloned voice: {cloned.name} ({where}) {cloned.transcript[:60]}")
+        separated = cloned.used == "voice" and result.separation
+        source = message("redub_from_voice" if separated else "redub_from_sound", lang)
+        span = message("redub_span", lang, source=source, start=cloned.span[0], end=cloned.span[1])
+        where = message("redub_reused", lang) if cloned.reused else span
+        say("redub_cloned", lang, name=cloned.name, where=where, transcript=cloned.transcript[:60])
         for finding in getattr(cloned.report, "findings", ()):
-            print(f"{finding.level}: {finding.message(user_language())}")
+            say("finding", lang, level=message(f"level_{finding.level}", lang), message=finding.message(lang))
     for i, line in enumerate(project.lines[:20]):
         print(f"{i + 1:>3}  {line.start:>8.2f} {line.end:>8.2f}  {line.speaker:<4} {line.text[:60]}")
     if len(project.lines) > 20:
@@ -126,6 +132,11 @@ def cmd_redub(args) -> int:
         return 0
     from .cli import build_parser
 
+    if args.word_captions:
+        project.settings.word_captions = True
+        if args.asr_model and Path(args.asr_model).expanduser().is_dir():
+            project.settings.asr_model = str(Path(args.asr_model).expanduser().resolve())
+        project.save()
     mix = args.mix or ("background" if result.separation is not None else "duck")
     dub = ["dub", str(project.folder), "--out", str(out), "--video", str(args.video), "--mix", mix]
     for flag, value in (

@@ -7,6 +7,7 @@ resume, cancel, the mux's background mode, the consent gate and refusals, never 
 import json
 import struct
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,10 +231,13 @@ def test_redub_keeps_the_background_and_puts_the_new_voice_over_it(
     code, stdout, err = run_cli(
         "redub", speech_video, "--out", out, "--asr-model", tiny_asr, "--separator-model", tiny_separator,
         "--keep-background", "--language", "zh", "--no-vad", "--clone-from-video", "--consent",
-        "--model", tiny_base, "--max-new-tokens", 8, "--generate",
+        "--model", tiny_base, "--max-new-tokens", 8, "--generate", "--word-captions",
     )  # fmt: skip
     assert code == 0, err
     project = Project.load(out / "project")
+    assert project.settings.word_captions and project.settings.asr_model == str(Path(tiny_asr).resolve())
+    for caption in ("*-words.srt", "*-words.vtt", "*-words-captions.json", "*-karaoke.ass", "*-sentences.srt"):
+        assert list(out.glob(caption)), caption  # captions at line, sentence and word level
     assert project.lines and all(line.timed and line.take is not None for line in project.lines)
     work = out / "project" / "redub"
     length = video_seconds(speech_video)

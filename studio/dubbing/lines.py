@@ -119,3 +119,4 @@ class DubSettings:
     check_takes: bool | None = None  #: check each take by ear (None: on with a GPU and a recogniser on disk)
     retakes: int = 2  #: with checking: new takes made for a line whose take is still wrong
     word_captions: bool | None = None  #: word-level captions (None: when takes are checked)
+    asr_model: str = ""  #: the recogniser folder for checks and word captions ("" = the studio's own)

@@ -36,10 +36,17 @@ def _gpu() -> bool:
         return False
 
 
-def _wanted(setting: bool | None) -> Path | None:
-    """The recogniser folder when ``setting`` (True/False/None = automatic) asks for it, else None."""
+def _wanted(setting: bool | None, settings: DubSettings | None = None) -> Path | None:
+    """The recogniser folder when ``setting`` (True/False/None = automatic) asks for it, else None.
+
+    The project's own recogniser (``settings.asr_model``, e.g. the one a re-dub transcribed with) comes first.
+    """
     if setting is False or (setting is None and not _gpu()):
         return None
+    if settings is not None and settings.asr_model:
+        from ..recogniser import validate
+
+        return validate(settings.asr_model)
     folder = recogniser_folder()
     if setting is True and folder is None:
         from .. import asr
@@ -64,7 +71,7 @@ def _language(settings: DubSettings) -> str | None:
 
 def take_checker(project: Project) -> Callable | None:
     """A ``check(samples, sr, text) -> TakeCheck`` for the project's takes, or None when not checking."""
-    folder = _wanted(project.settings.check_takes)
+    folder = _wanted(project.settings.check_takes, project.settings)
     if folder is None:
         return None
     from ..takecheck import checker
@@ -76,7 +83,7 @@ def word_transcriber(project: Project) -> Callable | None:
     """A ``transcribe(samples, sr, text) -> Transcript`` for word captions, or None when they are not made."""
     settings = project.settings
     wanted = settings.word_captions if settings.word_captions is not None else settings.check_takes
-    folder = _wanted(wanted)
+    folder = _wanted(wanted, settings)
     if folder is None:
         return None
     language = _language(settings)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from . import config
+from .cli_help import localise
 from .cli_messages import say
 from .errors import InputError, StudioError
 from .progress import TqdmProgress
@@ -267,8 +268,8 @@ def is_command_line(argv: list[str]) -> bool:
     return bool(argv) and (argv[0] in COMMANDS or argv[0].split("=", 1)[0] in GLOBAL_OPTIONS)
 
 
-def build_parser(prog: str = "python -m studio") -> argparse.ArgumentParser:
-    """The argument parser of every subcommand (:data:`COMMANDS`)."""
+def build_parser(prog: str = "python -m studio", lang: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (:data:`COMMANDS`), its help in ``lang`` (default: the user's)."""
     import importlib
 
     parser = argparse.ArgumentParser(prog=prog, description="Qwen Voice Studio command line")
@@ -284,7 +285,7 @@ def build_parser(prog: str = "python -m studio") -> argparse.ArgumentParser:
     for target in COMMANDS.values():
         module, function = target.split(":")
         getattr(importlib.import_module(module), function)(sub)
-    return parser
+    return localise(parser, config.language() if lang is None else lang)
 
 
 def _remote_choice(args) -> config.RemoteChoice | None:

@@ -32,6 +32,25 @@ def voiced_clip(seconds: float = 3.0, sr: int = 24_000, seed: int = 0) -> np.nda
     return clip.astype(np.float32)
 
 
+CODEC_FRAME_SAMPLES = 1920  # one 12.5 Hz codec frame at 24 kHz
+
+
+def read_generated_speech(path) -> np.ndarray:
+    """The audio the studio wrote at ``path``, after checking it is what a generation produces.
+
+    A random-weight model may sample its end-of-speech code at any step, and where that happens differs between
+    CPUs (AMD, Intel AMX) even with a fixed seed, so the length is only held to at least one codec frame.
+    """
+    import soundfile as sf
+
+    data, sr = sf.read(path)
+    assert sr == 24_000, f"{path}: {sr} Hz, expected 24000"
+    assert data.ndim == 1, f"{path}: {data.shape}, expected mono"
+    assert len(data) >= CODEC_FRAME_SAMPLES, f"{path}: {len(data)} samples, less than one codec frame"
+    assert np.isfinite(data).all() and np.abs(data).max() > 0, f"{path}: silent or not finite"
+    return data
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import soundfile as sf
 
 from tests.cli_commands import command_paths
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, free_port, read_generated_speech
 
 
 def _load_build_script():
@@ -138,8 +137,7 @@ def test_frozen_clone_with_a_test_checkpoint(frozen_app, tmp_path, tiny_base, re
         home=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    data, sr = sf.read(out_wav)
-    assert sr == 24_000 and len(data) > sr // 2
+    read_generated_speech(out_wav)
 
 
 def test_frozen_app_serves_the_ui_and_a_second_launch_finds_it(frozen_app, tmp_path):

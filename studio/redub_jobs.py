@@ -173,7 +173,7 @@ class RedubRegistry:
             self._jobs[job.id] = job  # holds the project while the video is placed (outside the lock: a copy)
         try:
             job.video = place_video(folder, video, safe_video_name(name or video.name), take)
-            write_job(folder, job.id, job.video, options, job.levels)
+            write_job(folder, job.id, job.video, options, job.levels, stopped=job.cancel.cancelled)
         except OSError as exc:
             _remove_created(folder, job.levels)
             with self._lock:

@@ -105,3 +105,17 @@ def test_the_job_is_the_projects_own_and_holds_the_uploaded_video(url, video, tm
     work = job.folder / "redub"
     assert [p.name for p in (work / "input").iterdir()] == ["owned.mp4"] and not (work / "job.json").exists()
     assert (work / "input" / "owned.mp4").stat().st_size == video.stat().st_size
+
+
+def test_a_voice_is_cloned_from_the_uploaded_video_with_consent(url, tmp_path):
+    from audio_fixtures import speech_video
+
+    r = upload(url, speech_video(tmp_path / "talk.mp4"), name="cast", language="zh", vad="false",
+               clone_voice="主播", consent="true")  # fmt: skip
+    assert r.status_code == 202, r.text
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "done" and status["cloned"] == "主播", status
+    project = httpx.get(url + status["project_url"], timeout=30).json()
+    assert project["default_voice"] == "主播", project
+    voices = httpx.get(f"{url}/v1/audio/voices", timeout=30).json()
+    assert "主播" in str(voices), voices

@@ -60,6 +60,17 @@ def gate(monkeypatch):
     opened.set()
 
 
+def counted_embedder(made):
+    """What the Dubbing tab passes (the engine's Base model encoder, built only when asked), counted in ``made``."""
+    import numpy as np
+
+    def embedder():
+        made.append(True)
+        return lambda samples: np.ones(16, dtype=np.float32)
+
+    return embedder
+
+
 def options(tiny_asr, **more):
     return RedubOptions(language="zh", asr_model=str(tiny_asr), vad=False, **more)
 
@@ -67,7 +78,8 @@ def options(tiny_asr, **more):
 def test_a_job_runs_in_the_background_and_a_second_one_on_the_project_is_refused(tmp_path, video, tiny_asr, gate):
     jobs = RedubRegistry()
     folder = tmp_path / "dubbing" / "talk"
-    job = jobs.submit(folder, video, options(tiny_asr))
+    made = []
+    job = jobs.submit(folder, video, options(tiny_asr), embedder=counted_embedder(made))
     assert gate.started.wait(120)
     assert job.status == "running" and jobs.active_for(folder) is job  # submit returned while the job works
     record = json.loads((folder / "redub" / JOB_FILE).read_text(encoding="utf-8"))
@@ -83,7 +95,7 @@ def test_a_job_runs_in_the_background_and_a_second_one_on_the_project_is_refused
     project = Project.load(folder)
     assert status["lines"] == len(project.lines) > 0 and all(line.timed for line in project.lines)
     assert not (folder / "redub" / JOB_FILE).exists() and jobs.latest_for(folder) is job
-    assert jobs.active_for(folder) is None
+    assert jobs.active_for(folder) is None and not made  # no speakers asked: no model loaded for them
 
 
 def test_a_cancelled_job_is_resumed_and_finishes(tmp_path, video, tiny_asr, gate):
@@ -165,3 +177,13 @@ def test_a_tampered_record_is_not_resumed(tmp_path, video, tiny_asr):
     ):
         path.write_text(json.dumps(bad), encoding="utf-8")
         assert read_job(folder) is None and RedubRegistry().resume(folder) is None
+
+
+def test_speakers_are_labelled_with_the_embedder_the_caller_gives(tmp_path, video, tiny_asr):
+    made = []
+    embedder = counted_embedder(made)
+    jobs = RedubRegistry()
+    job = wait(jobs.submit(tmp_path / "cast", video, options(tiny_asr, speakers=True), embedder=embedder))
+    assert job.status == "done" and made == [True], job.snapshot()
+    lines = Project.load(tmp_path / "cast").lines
+    assert lines and all(line.speaker == "S1" for line in lines)

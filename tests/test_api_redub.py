@@ -81,3 +81,41 @@ def test_keep_background_separates_the_uploaded_video_with_the_servers_separator
 
     info = sf.info(str(found[0]))
     assert info.samplerate == 44100 and abs(info.frames / info.samplerate - 2.0) < 0.1
+
+
+def test_cloning_from_the_video_needs_consent_and_excludes_a_voice(url, video):
+    r = upload(url, video, name="cloned", clone_voice="narrator")
+    assert r.status_code == 400 and "consent=true" in r.json()["message"], r.text
+    r = upload(url, video, name="cloned", clone_voice="narrator", consent="true", voice="design:calm")
+    assert r.status_code == 400 and "either voice or clone_voice" in r.json()["message"], r.text
+    r = upload(url, video, name="cloned", clone_voice="a/b", consent="true")
+    assert r.status_code == 400 and "slash" in r.json()["message"], r.text
+    assert httpx.get(f"{url}/api/dubbing/projects/cloned", timeout=30).status_code == 404
+
+
+def test_the_job_is_the_projects_own_and_holds_the_uploaded_video(url, video, tmp_path_factory):
+    from studio.redub_jobs import registry
+
+    r = upload(url, video, name="owned", language="zh", vad="false")
+    assert r.status_code == 202, r.text
+    job = registry().get(r.json()["id"])  # the engine's job: the Dubbing tab sees the same one
+    assert job is not None and job.folder.name == "owned"
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "done" and status["cloned"] is None, status
+    work = job.folder / "redub"
+    assert [p.name for p in (work / "input").iterdir()] == ["owned.mp4"] and not (work / "job.json").exists()
+    assert (work / "input" / "owned.mp4").stat().st_size == video.stat().st_size
+
+
+def test_a_voice_is_cloned_from_the_uploaded_video_with_consent(url, tmp_path):
+    from audio_fixtures import speech_video
+
+    r = upload(url, speech_video(tmp_path / "talk.mp4"), name="cast", language="zh", vad="false",
+               clone_voice="主播", consent="true")  # fmt: skip
+    assert r.status_code == 202, r.text
+    status = poll(url, r.headers["Location"])
+    assert status["status"] == "done" and status["cloned"] == "主播", status
+    project = httpx.get(url + status["project_url"], timeout=30).json()
+    assert project["default_voice"] == "主播", project
+    voices = httpx.get(f"{url}/v1/audio/voices", timeout=30).json()
+    assert "主播" in str(voices), voices

@@ -1,5 +1,7 @@
 """The Dubbing tab's "Re-dub a video" panel, driven through the running app (tiny recogniser and separator)."""
 
+import time
+
 import pytest
 from audio_fixtures import speech_video
 
@@ -17,7 +19,19 @@ def app(tmp_path_factory, tiny_asr):
         yield url, home
 
 
-def test_a_video_becomes_the_tabs_project_with_its_background(app, tmp_path):
+def poll(client, folder, until, limit_s=300.0):
+    """What the panel's timer shows for ``folder``, once ``until(text)`` (the limit only stops a hang)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        text = client.predict(folder, api_name="/redub_status")
+        if text and until(text):
+            return text
+        assert "failed" not in (text or ""), text
+        assert time.monotonic() < deadline, text
+        time.sleep(0.2)
+
+
+def test_start_returns_at_once_and_the_poll_follows_the_job_to_the_project(app, tmp_path):
     from gradio_client import Client, handle_file
 
     url, home = app
@@ -25,13 +39,32 @@ def test_a_video_becomes_the_tabs_project_with_its_background(app, tmp_path):
     client.predict("en", api_name="/set_language")
     video = handle_file(str(speech_video(tmp_path / "talk.mp4")))
     folder = "dubbing/from-video"
-    message = client.predict(folder, video, "zh", True, False, False, False, api_name="/redub_video")
-    assert "lines written to" in message and "Background separated" in message, message
+    started = client.predict(folder, video, "zh", True, False, False, False, api_name="/redub_video")
+    assert "Re-dubbing 'from" in started and "lines written" not in started, started
+    message = poll(client, folder, lambda text: "lines written to" in text)
+    assert "Background separated" in message, message
     project = Project.load(home / "outputs" / folder)
     assert project.lines and all(line.timed for line in project.lines)
     assert (home / "outputs" / folder / "redub" / "background.wav").is_file()
+    assert not (home / "outputs" / folder / "redub" / "job.json").exists()
     view = client.predict(folder, api_name="/dub_open")
     assert len(view[0]["data"]) == len(project.lines)
+    assert "no re-dub in progress" in client.predict(folder, api_name="/redub_stop")
+
+
+def test_a_run_a_crash_left_is_resumed_when_a_page_shows_its_folder(app, tmp_path, tiny_asr):
+    from gradio_client import Client
+
+    from studio.redub_job_file import RedubOptions, place_video, write_job
+
+    url, home = app
+    folder = home / "outputs" / "dubbing" / "crashed"
+    copy = place_video(folder, speech_video(tmp_path / "clip.mp4"), "clip.mp4", "copy")
+    write_job(folder, "0123456789ab", copy, RedubOptions(language="zh", vad=False), levels=1)
+    client = Client(url, verbose=False)
+    client.predict("en", api_name="/set_language")
+    message = poll(client, "dubbing/crashed", lambda text: "lines written to" in text)
+    assert Project.load(folder).lines and not (folder / "redub" / "job.json").exists(), message
 
 
 def test_cloning_from_the_video_needs_the_consent_box_and_writes_nothing(app, tmp_path):

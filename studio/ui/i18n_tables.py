@@ -71,6 +71,23 @@ REDUB_STRINGS: dict[str, tuple[str, str]] = {
         "已从视频克隆声音“{name}”，设为默认声音。",
         "Cloned the voice '{name}' from the video; it is the default voice.",
     ),
+    "redub_job_queued": ("“{project}”的视频识别等待开始……", "Re-dubbing '{project}': waiting to start..."),
+    "redub_job_running": (
+        "正在识别“{project}”的视频：{percent:.0f}% {message}",
+        "Re-dubbing '{project}': {percent:.0f}% {message}",
+    ),
+    "redub_job_stopping": ("正在停止“{project}”的视频识别……", "Stopping the re-dub of '{project}'..."),
+    "redub_job_cancelled": (
+        "“{project}”的视频识别已停止。再点“识别视频”从停下的地方继续（不必重新上传）。",
+        "The re-dub of '{project}' stopped. Click Transcribe the video again to go on where it stopped (no need "
+        "to upload it again).",
+    ),
+    "redub_job_failed": ("“{project}”的视频识别失败：{error}", "The re-dub of '{project}' failed: {error}"),
+    "redub_job_resumed": (
+        "上次被中断的视频识别已自动继续。",
+        "The re-dub an interruption stopped was resumed.",
+    ),
+    "redub_no_job": ("这个项目没有进行中的视频识别。", "This project has no re-dub in progress."),
 }
 
 

@@ -95,3 +95,38 @@ def transcribe(path: str | Path, language: str | None = None) -> str:
     from . import recogniser
 
     return recogniser.get(state.model).transcribe(Path(path), language, word_timestamps=False).text
+
+
+def take_checker(language: str | None = None):
+    """A ``check(samples, sr, text) -> TakeCheck`` (:func:`studio.takecheck.checker`) with the local recogniser.
+
+    Asked for by one generation (``--check-take``, the UI's checkbox, ``check_take`` over HTTP): the folder
+    is found now, so a missing recogniser is refused before anything is generated; the model itself is
+    loaded on the first check. ``language`` is the generation's (Auto, Chinese, zh...): one the recogniser
+    lacks is left to its detection.
+    """
+    state = status()
+    if not state.available:
+        get = "python -m studio download whisper-small"
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise NotFoundError(
+                zh=f"听一遍检查需要本地语音识别（faster-whisper），但没有安装。请先 pip install faster-whisper，再运行 {get}。",
+                en="Checking a take by ear needs the local speech recogniser (faster-whisper), which is not "
+                f"installed. Run pip install faster-whisper, then {get}.",
+            )
+        raise NotFoundError(
+            zh=f"听一遍检查需要本地语音识别模型，本机没有（这里不会自动下载）。请运行 {get}（或在“模型”页下载），"
+            "或设置 STUDIO_ASR_MODEL 指向模型文件夹。",
+            en="Checking a take by ear needs a local speech recogniser model, and none is on this machine (none is "
+            f"downloaded here). Run {get} (or download it on the Models tab), or point STUDIO_ASR_MODEL at a "
+            "model folder.",
+        )
+    from .errors import StudioError
+    from .recogniser import language_code
+    from .takecheck import checker
+
+    try:
+        code = language_code(language)
+    except StudioError:
+        code = None
+    return checker(state.model, code)

@@ -76,6 +76,12 @@ def _write_result(result, args, voice: str = "") -> None:
             say("note", lang, err=True, message=message)
     for note in result.notes:
         say("note", lang, err=True, message=note.message(lang))
+    if result.check is not None:
+        check = result.check
+        if check.ok:
+            say("take_check", lang, summary=check.summary(lang))
+        else:
+            say("take_check_wrong", lang, summary=check.summary(lang), heard=check.heard)
 
 
 def _read_text(args) -> str:
@@ -99,7 +105,17 @@ def _delivery(args):
         takes=args.takes,
         loudness=None if args.no_polish else args.loudness,
         watermark=not args.no_watermark,
+        checker=_take_checker(args),
     )
+
+
+def _take_checker(args):
+    """With ``--check-take``: the recogniser's checker (refused here, before generating, when there is none)."""
+    if not getattr(args, "check_take", False):
+        return None
+    from .asr import take_checker
+
+    return take_checker(args.language)
 
 
 def _common(args) -> dict:
@@ -203,7 +219,14 @@ def _generating(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], help="override the dtype")
     p.add_argument("--duration", type=float, help="exact length of the result in seconds")
     p.add_argument("--ratio", type=float, help="length as a ratio of the natural length (0.5-2.0)")
-    p.add_argument("--takes", type=int, default=1, help="with --duration: generate N takes, keep the closest")
+    p.add_argument(
+        "--takes", type=int, default=1, help="with --duration or --check-take: generate N takes, keep the best"
+    )
+    p.add_argument(
+        "--check-take",
+        action="store_true",
+        help="hear the result with the speech recogniser: error rate, problems found, what was heard",
+    )
     p.add_argument("--loudness", type=float, default=-16.0, help="integrated loudness in LUFS (default -16)")
     p.add_argument("--no-polish", action="store_true", help="leave loudness and peaks as generated")
     p.add_argument("--no-normalize", action="store_true", help="read numbers and symbols as written")

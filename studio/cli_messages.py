@@ -41,6 +41,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{path}  {seconds:.2f} 秒音频，种子 {seed}，{model}（{timing}）",
         "{path}  {seconds:.2f} s of audio, seed {seed}, {model}  ({timing})",
     ),
+    "take_check": ("听一遍检查：{summary}", "take check: {summary}"),
+    "take_check_wrong": ("听一遍检查：{summary}；听到：“{heard}”", 'take check: {summary}; heard: "{heard}"'),
     "sent_to_model": ("发送给模型：{text}", "sent to the model: {text}"),
     "instruction": ("风格指令：{text}", "instruction: {text}"),
     "fitted": (

@@ -19,7 +19,7 @@ class Delivery:
 
     duration: float | None = None  #: target length in seconds
     ratio: float | None = None  #: or a target as a ratio of the natural length (0.5-2.0)
-    takes: int = 1  #: with a duration: generate this many takes and keep the closest
+    takes: int = 1  #: with a duration or a checker: generate this many takes and keep the best
     loudness: float | None = DEFAULT_LUFS  #: integrated LUFS; None leaves the audio untouched
     true_peak: float = DEFAULT_TRUE_PEAK_DB
     watermark: bool = True  #: an inaudible "made by this studio" mark (studio.watermark)

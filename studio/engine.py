@@ -304,10 +304,12 @@ class Engine(SpeechCalls):
         delivery: Delivery | None,
         **kwargs,
     ) -> list[SynthesisResult]:
-        """Generate (N takes when a duration is targeted), fit each clip to its target, then polish it."""
+        """Generate (N takes with a target duration or a take checker), fit each clip to its target, then polish it."""
         delivery = delivery or Delivery()
         delivery.check()
-        takes = delivery.takes if delivery.duration is not None and len(texts) == 1 else 1
+        # best-of-N needs something to rank by: the length fit or the take check
+        ranked = delivery.duration is not None or delivery.checker is not None
+        takes = delivery.takes if ranked and len(texts) == 1 else 1
         # A clip longer than target / MIN_STRETCH can never be fitted: never generate one.
         # (one frame and rounding under the limit, so the longest possible take still fits)
         if delivery.duration is not None:

@@ -8,8 +8,10 @@ Stages, each cached in the project folder so a cancelled or crashed run resumes:
    runs, ``redub/transcript.partial.json`` keeps the sentences done so far and a
    resumed run starts after the last one);
    With a separator (``keep_background``), the sound is also split into
-   ``redub/voice.wav`` and ``redub/background.wav`` (:mod:`studio.redub_stems`),
-   and ``clone_voice`` saves the cleanest window of the (separated) voice as a voice;
+   ``redub/voice.wav`` and ``redub/background.wav`` (:mod:`studio.redub_stems`);
+   then the separated voice is what is heard (as 16 kHz mono, ``redub/voice16k.wav``:
+   music and effects under the speech no longer reach the recogniser), and
+   ``clone_voice`` saves the cleanest window of the (separated) voice as a voice;
 3. write ``project.json``: one line per sentence with its start, end and text, in
    the format the Dubbing tab and ``python -m studio dub`` open. A project that
    already exists is never overwritten, so the creator's edits survive a rerun.
@@ -211,9 +213,14 @@ def create_project(
             progress(0.0, f"extracting the sound of {video.name}")
             extract_audio(video, audio_path)
             write_text_atomic(work / "source.json", json.dumps(key))
+        heard, heard_key = audio_path, {**key, "heard": "mix"}
         if separator_dir is not None:
             separation = separate_video(video, work, separator_dir, fresh, progress, cancel)
-        transcript, resumed = transcribe_cached(work, audio_path, key, model_dir, code, vad, progress, cancel)
+            heard = work / "voice16k.wav"  # the separated voice, 16 kHz mono like audio.wav: what is transcribed
+            if fresh or not heard.is_file() or heard.stat().st_mtime_ns < separation.voice.stat().st_mtime_ns:
+                extract_audio(separation.voice, heard)
+            heard_key = {**key, "heard": "voice", "separator": str(separator_dir)}
+        transcript, resumed = transcribe_cached(work, heard, heard_key, model_dir, code, vad, progress, cancel)
         exists = (folder / PROJECT_FILE).is_file()
         project = project_from_transcript(transcript, video.stem, voice)
         if not project.lines and not exists:

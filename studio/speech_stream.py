@@ -77,12 +77,15 @@ class SegmentedSpeech:
     samples_out: int = 0
     fit: FitReport | None = None  #: how the audio was fitted to ``delivery``'s target length
     chunk_plan: ChunkPlan | None = None  #: streamed chunk sizes in codec frames; None: the configured ones
+    check: object = None  #: the :class:`~studio.takecheck.TakeCheck` of the take, when ``delivery`` has a checker
 
     def can_stream(self) -> bool:
-        """Whether the audio can go out as it is generated (a speed change or a target length needs it whole)."""
+        """Whether the audio can go out as it is generated (a speed change, a target length or a check by ear
+        needs it whole)."""
         delivery = self.delivery
         fitted = delivery is not None and (delivery.duration is not None or delivery.ratio is not None)
-        return abs(self.speed - 1.0) < 1e-3 and not fitted
+        checked = delivery is not None and delivery.checker is not None
+        return abs(self.speed - 1.0) < 1e-3 and not fitted and not checked
 
     def request(self, text: str, seed: int | None, models: dict | None = None, library=None) -> SpeechRequest:
         """The engine request for one segment; ``models`` maps a model kind to the default model."""
@@ -171,6 +174,7 @@ class SegmentedSpeech:
         if result is not None:
             self.used_seed = result.seed
             self.fit = result.fit or self.fit
+            self.check = getattr(result, "check", None) or self.check
         self.model_label = Path(loaded.key).name if loaded is not None else getattr(result, "model", self.model_label)
         return self.used_seed
 

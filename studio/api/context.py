@@ -50,8 +50,16 @@ class Job(SegmentedSpeech):
             out["X-Stretch"] = f"{self.fit.stretch:.4f}"
             if self.fit.warning:
                 out["X-Fit-Warning"] = self.fit.warning.encode("ascii", "replace").decode("ascii")
-        if self.delivery is not None and self.delivery.duration is not None:
+        if self.delivery is not None and (self.delivery.duration is not None or self.delivery.checker is not None):
             out["X-Takes"] = str(self.delivery.takes)
+        if self.check is not None:
+            from urllib.parse import quote
+
+            out["X-Take-CER"] = f"{self.check.cer:.4f}"
+            out["X-Take-Score"] = f"{self.check.score:.4f}"
+            out["X-Take-OK"] = "true" if self.check.ok else "false"
+            out["X-Take-Flags"] = ",".join(f.kind for f in self.check.flags)
+            out["X-Take-Heard"] = quote(self.check.heard, safe="")
         if self.reference is not None and self.reference.prompt_mismatch:
             out["X-Prompt-Text-Mismatch"] = "stored-transcript-used"
         return out

@@ -6,7 +6,9 @@ Unknown fields are errors here (a typo should not pass silently). Errors are
 ``{"error": <code>, "message": ...}`` with the status of the studio error.
 Responses carry ``X-Seed``, ``X-Model`` and ``X-Segments`` headers; with an
 exact length (``duration`` or ``ratio``) also ``X-Natural-Seconds``,
-``X-Target-Seconds``, ``X-Final-Seconds`` and ``X-Stretch``.
+``X-Target-Seconds``, ``X-Final-Seconds`` and ``X-Stretch``; with ``check_take`` (the take heard by the
+local speech recogniser) ``X-Take-CER``, ``X-Take-Score``, ``X-Take-OK``, ``X-Take-Flags`` and
+``X-Take-Heard`` (what was heard, UTF-8 percent-encoded).
 """
 
 from __future__ import annotations
@@ -67,10 +69,18 @@ class _Speech(BaseModel):
     ratio: float | None = Field(None, ge=0.5, le=2.0, description="or a length as a ratio of the natural one (0.5-2)")
     takes: int = Field(1, ge=1, le=8, description="with a duration: generate this many takes, keep the closest")
     intensity: float | None = Field(None, ge=0.0, le=1.0, description="of the emotion (0-1; default 0.5, clone 1.0)")
+    check_take: bool = Field(
+        False,
+        description="hear the take with the local speech recogniser (404 when none is on the server): headers "
+        "X-Take-CER, X-Take-Score, X-Take-OK, X-Take-Flags, X-Take-Heard (UTF-8, percent-encoded); with takes, "
+        "the take heard best is kept; the text is spoken in one piece and the answer is sent whole",
+    )
 
     def delivery(self) -> Delivery | None:
         """The engine's exact-length control for ``duration`` / ``ratio`` / ``takes`` (None: natural length)."""
         if self.duration is None and self.ratio is None:
+            if self.check_take:  # best-of-N ranks by the check
+                return Delivery(takes=self.takes)
             if self.takes != 1:
                 raise InputError(
                     zh="takes 只在指定 duration（目标时长）时有用。",
@@ -101,11 +111,16 @@ class _Speech(BaseModel):
             temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, repetition_penalty=self.repetition_penalty
         )
         delivery = self.delivery()
-        whole = delivery is not None or self.split == "none"  # an exact length is for the whole text
+        whole = delivery is not None or self.split == "none"  # an exact length (or a check) is for the whole text
+        language = parse_language(self.language)
+        if self.check_take and delivery is not None:  # the recogniser's folder is found now, loaded on first use
+            from ..asr import take_checker
+
+            delivery.checker = take_checker(language)
         return Job(
             kind=kind,
             segments=[text] if whole else segments(text),
-            language=parse_language(self.language),
+            language=language,
             model=ctx.model_for(
                 {"clone": "base", "custom": "custom_voice"}.get(kind, "voice_design"), self.model, True
             ),

@@ -205,4 +205,11 @@ def result_markdown(result, lang: str) -> str:
         text += "\n\n" + t("sent_to_model", lang, text=escape_md(result.model_text))
     for note in result.notes:
         text += f"\n- {escape_md(note.message(lang))}"
+    check = getattr(result, "check", None)
+    if check is not None:
+        if check.ok:
+            line = t("take_check", lang, summary=check.summary(lang))
+        else:
+            line = t("take_check_wrong", lang, summary=check.summary(lang), heard=check.heard)
+        text += "\n\n" + escape_md(line)
     return text

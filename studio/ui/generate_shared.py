@@ -148,6 +148,7 @@ class _Shared:
     info: gr.Markdown
     live: gr.Button
     live_audio: gr.Audio
+    check: gr.Checkbox  #: hear the take with the recogniser (loaded on the first checked run, never at start)
 
 
 def shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: TextPanel) -> _Shared:
@@ -157,6 +158,11 @@ def shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: Text
         seed = _seed_box(ctx)
     timing = build_delivery_controls(ctx)
     tuning = build_sampling_controls(ctx, lang_state)
+    check = ctx.loc(
+        gr.Checkbox(value=False, label=t("check_take", "zh"), info=t("check_take_info", "zh")),
+        label="check_take",
+        info="check_take_info",
+    )
     with gr.Row():
         run = ctx.loc(gr.Button(t("generate", "zh"), variant="primary"), value="generate")
         stop = ctx.loc(gr.Button(t("stop", "zh"), variant="stop"), value="stop")
@@ -166,17 +172,20 @@ def shared_controls(ctx: UiContext, lang_state: gr.State, kind: str, panel: Text
     )
     audio = ctx.loc(gr.Audio(label=t("result", "zh"), type="numpy", interactive=False), label="result")
     info = gr.Markdown()
-    return _Shared(language, model, seed, panel.normalize, timing, tuning, run, stop, audio, info, live, live_audio)
+    return _Shared(
+        language, model, seed, panel.normalize, timing, tuning, run, stop, audio, info, live, live_audio, check
+    )
 
 
 def wire(ctx, lang_state, shared: _Shared, generate, api_name: str, own: list, voice: list, last: list | tuple = ()):
     """Run ``generate`` as ``api_name`` on one engine job at a time; Stop cancels it.
 
     The inputs, in the order gradio_client callers pass them: the tab's ``own``, language, model, seed,
-    the tab's ``voice`` settings, normalize, the timing values, then ``last``.
+    the tab's ``voice`` settings, normalize, the timing values, ``last``, then the check-by-ear box (added
+    last so that callers passing the earlier values by position are unchanged).
     """
     inputs = [lang_state, shared.tuning.state, *own, shared.language, shared.model, shared.seed, *voice]
-    inputs += [shared.normalize, *shared.timing.inputs, *last]
+    inputs += [shared.normalize, *shared.timing.inputs, *last, shared.check]
     event = shared.run.click(
         generate,
         inputs,
@@ -231,14 +240,19 @@ def generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, t
 
     ``own`` is (the tab's stored arguments, arguments not kept: an uploaded reference, the session's voice
     library); ``shared`` the values of the shared controls: (sampling values, language, model, seed box,
-    normalize, duration, ratio, takes).
+    normalize, duration, ratio, takes, check by ear).
     """
     stored, unstored = own
-    sampling_values, language, model, seed_value, normalize, duration, ratio, takes = shared
+    sampling_values, language, model, seed_value, normalize, duration, ratio, takes, check_take = shared
     # On a Space a visitor picks from the list: a typed folder would load (or probe) a folder of the server.
     offered = {value for _, value in model_choices(_KIND[kind])} | {ctx.engine.manager.default_model(_KIND[kind])}
     space.check_operator_only((model or "").strip() in offered)
     stored = {**stored, "language": language, "model": model, "normalize": bool(normalize)}
+    delivery = delivery_from(duration, ratio, takes)
+    if check_take:  # the recogniser's folder is found now (a clear refusal when there is none), loaded later
+        from ..asr import take_checker
+
+        delivery.checker = take_checker(language)
     speech = SpeechRequest(
         kind,
         [text],
@@ -246,7 +260,7 @@ def generate_and_keep(ctx: UiContext, request, progress, lang: str, kind: str, t
         **unstored,
         seed=_seed(seed_value),
         sampling=sampling_from(sampling_values),
-        delivery=delivery_from(duration, ratio, takes),
+        delivery=delivery,
     )
     result = next(iter(ctx.engine.speak(speech, gradio_progress(progress, lang), ctx.cancel_token(request))))
     return _finish(ctx, request, result, lang, kind, text, voice, {**stored, "sampling": sampling_values})

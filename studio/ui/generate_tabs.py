@@ -102,6 +102,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
         ratio=1.0,
         takes=1,
         strength=1.0,
+        check_take=False,
         request: gr.Request = None,
         progress=gr.Progress(),
     ):
@@ -116,7 +117,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
             "intensity": float(strength if strength is not None else 1.0),
         }
         unstored = {"reference": None if voice_name else ref, "library": ctx.library(request)}
-        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes, check_take)
         label = voice_name or os.path.basename(str(ref))
         return generate_and_keep(ctx, request, progress, lang, "clone", txt, label, (stored, unstored), values)
 
@@ -184,12 +185,13 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         duration=0,
         ratio=1.0,
         takes=1,
+        check_take=False,
         request: gr.Request = None,
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
         stored = {"speaker": spk, "instruct": ins, **emotion_args(emotion_id, strength)}
-        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes, check_take)
         return generate_and_keep(ctx, request, progress, lang, "custom", txt, spk, (stored, {}), values)
 
     def instruct_allowed(lang, model_id):
@@ -239,12 +241,13 @@ def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:
         duration=0,
         ratio=1.0,
         takes=1,
+        check_take=False,
         request: gr.Request = None,
         progress=gr.Progress(),
     ):
         txt = space.check_text(txt)
         stored = {"description": desc, **emotion_args(emotion_id, strength)}
-        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes)
+        values = (sampling_values, lang_name, model_id, seed_value, normalize, duration, ratio, takes, check_take)
         return generate_and_keep(ctx, request, progress, lang, "design", txt, desc[:40], (stored, {}), values)
 
     wire(ctx, lang_state, shared, generate, "design", [description, text], [emotion, intensity])

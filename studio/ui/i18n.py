@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .i18n_tables import COLUMN_STRINGS, REDUB_STRINGS, TRAIN_STRINGS
+from .i18n_tables import COLUMN_STRINGS, REDUB_STRINGS, TAKE_CHECK_STRINGS, TRAIN_STRINGS
 
 LANGS = ("zh", "en")
 LANG_CHOICES = [("中文", "zh"), ("English", "en")]
@@ -203,7 +203,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Outside 0.75-1.33 it may sound unnatural",
     ),
     "takes": ("候选次数", "Takes"),
-    "takes_info": ("设定目标时长时，生成多次并保留最接近的一次", "With a target length: generate N, keep the closest"),
+    "takes_info": (
+        "设定目标时长或勾选“听一遍检查”时，生成多次并保留最好的一次",
+        "With a target length or the check by ear: generate N, keep the best",
+    ),
     "emotion": ("情绪 / 风格", "Emotion / style"),
     "intensity": ("强度", "Intensity"),
     "intensity_info": ("0 = 略带，1 = 非常", "0 = slightly, 1 = very"),
@@ -391,6 +394,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 STRINGS.update(COLUMN_STRINGS)
 STRINGS.update(REDUB_STRINGS)
 STRINGS.update(TRAIN_STRINGS)
+STRINGS.update(TAKE_CHECK_STRINGS)
 
 
 def t(key: str, lang: str, **kwargs: object) -> str:

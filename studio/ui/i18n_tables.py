@@ -153,3 +153,17 @@ TRAIN_STRINGS: dict[str, tuple[str, str]] = {
     "col_score": ("得分", "score"),
 }
 COLUMN_STRINGS.update({k: v for k, v in TRAIN_STRINGS.items() if k.startswith("col_")})
+
+#: Checking a single generation by ear (the generating tabs' checkbox), Chinese (first) and English.
+TAKE_CHECK_STRINGS: dict[str, tuple[str, str]] = {
+    "check_take": ("听一遍检查", "Check the take by ear (speech recognition)"),
+    "check_take_info": (
+        "生成后用本地语音识别听一遍：字错率、漏读、重复、多音字读错、结尾跑题或被截断。和“候选次数”一起用时保留听起来最对的一条。"
+        "CPU 上大约和生成一样慢。",
+        "After generating, the local speech recogniser hears the take: error rate, dropped or repeated words, "
+        "misread polyphones, runaway or cut endings. With Takes, the take heard best is kept. On a CPU it costs "
+        "about as much as generating.",
+    ),
+    "take_check": ("听一遍检查：{summary}", "Take check: {summary}"),
+    "take_check_wrong": ("听一遍检查：{summary}；听到：「{heard}」", "Take check: {summary}; heard: “{heard}”"),
+}

@@ -34,10 +34,11 @@ def take_rows(history) -> list[list]:
     ]
 
 
-def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None, library=None):
+def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None, library=None, checker=None):
     """Generate ``take`` again with its stored keyword arguments and a new seed (None = random).
 
-    ``library`` is the voice library a cloned take's voice is found in (default: the engine's).
+    ``library`` is the voice library a cloned take's voice is found in (default: the engine's); ``checker``
+    (:func:`studio.asr.take_checker`) hears the new take.
     """
     stored = dict(take.settings)
     sampling = sampling_from(stored.pop("sampling", None))
@@ -55,6 +56,10 @@ def regenerate(engine, take, seed: int | None = None, progress=None, cancel=None
         stored["library"] = library
     if progress is not None:
         stored["progress"] = progress
+    if checker is not None:
+        from ..delivery import Delivery
+
+        stored["delivery"] = Delivery(checker=checker)
     return getattr(engine, take.kind)(take.text, **stored, seed=seed, sampling=sampling, cancel=cancel)
 
 
@@ -71,6 +76,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         star = ctx.loc(gr.Button(t("star", "zh"), size="sm"), value="star")
         delete = ctx.loc(gr.Button(t("delete_take", "zh"), size="sm", variant="stop"), value="delete_take")
         again = ctx.loc(gr.Button(t("regenerate", "zh"), size="sm", variant="primary"), value="regenerate")
+        by_ear = ctx.loc(gr.Checkbox(value=False, label=t("check_take", "zh")), label="check_take")
     with gr.Row():
         fmt = ctx.loc(gr.Dropdown(list(FORMATS), value="mp3", label=t("format", "zh")), label="format")
         rate = ctx.loc(
@@ -153,12 +159,16 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
         return str(path)
 
     @user_errors
-    def redo(lang, take_id, request: gr.Request, progress=gr.Progress()):
+    def redo(lang, take_id, check_take=False, request: gr.Request = None, progress=gr.Progress()):
         history = ctx.takes(request)
         take = history.get(take_id)
-        result = regenerate(
-            ctx.engine, take, None, gradio_progress(progress, lang), ctx.cancel_token(request), ctx.library(request)
-        )
+        checker = None
+        if check_take:  # found now (a clear refusal when there is none), loaded on the first check
+            from ..asr import take_checker
+
+            checker = take_checker(take.settings.get("language"))
+        cancel, library = ctx.cancel_token(request), ctx.library(request)
+        result = regenerate(ctx.engine, take, None, gradio_progress(progress, lang), cancel, library, checker)
         new = history.add(
             result.samples,
             result.sr,
@@ -179,7 +189,7 @@ def build_takes_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dataframe:
     export.click(export_take, [lang_state, chosen, fmt, rate], [download], **private)
     again.click(
         redo,
-        [lang_state, chosen],
+        [lang_state, chosen, by_ear],
         [player, status, table, chosen],
         api_name="regenerate_take",
         concurrency_id="engine",

@@ -119,3 +119,26 @@ def test_a_voice_is_cloned_from_the_uploaded_video_with_consent(url, tmp_path):
     assert project["default_voice"] == "主播", project
     voices = httpx.get(f"{url}/v1/audio/voices", timeout=30).json()
     assert "主播" in str(voices), voices
+
+
+def test_a_server_started_after_a_crash_resumes_the_re_dub_its_client_polled(tmp_path, video, tiny_asr):
+    from studio.dubbing.project import Project
+    from studio.redub_job_file import RedubOptions, place_video, read_job, write_job
+
+    root = tmp_path / "projects"
+    crashed, stopped = root / "crashed", root / "stopped"
+    for folder, job_id, was_stopped in ((crashed, "c0ffee000001", False), (stopped, "5707ed000002", True)):
+        copy = place_video(folder, video, "talk.mp4", "copy")
+        options = RedubOptions(language="zh", asr_model=str(tiny_asr), vad=False)
+        write_job(folder, job_id, copy, options, levels=1, stopped=was_stopped)
+
+    srv = serve_in_thread(Engine(ModelManager(Settings(dtype="float32"))), port=free_port(), projects_root=root)
+    try:
+        status = poll(srv.url, "/api/dubbing/redub/c0ffee000001")
+        assert status["status"] == "done" and status["lines"] > 0, status
+        assert Project.load(crashed).lines and read_job(crashed) is None
+        # a job the creator stopped stays stopped until someone starts it again
+        assert httpx.get(f"{srv.url}/api/dubbing/redub/5707ed000002", timeout=30).status_code == 404
+        assert read_job(stopped)["stopped"] and not (stopped / "project.json").exists()
+    finally:
+        srv.stop()

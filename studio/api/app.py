@@ -80,6 +80,7 @@ def create_api(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dubbing_redub.resume_interrupted(ctx)
         try:
             yield
         finally:

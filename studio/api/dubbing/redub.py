@@ -52,6 +52,45 @@ def _job(job_id: str) -> RedubJob:
     return job
 
 
+def _job_args(ctx) -> dict:
+    """What a job of this server runs with: its library, the Base model's speaker embedder, its project lock."""
+    from ...settings import Settings
+
+    manager = getattr(ctx.engine, "manager", None)
+
+    def embedder():
+        from ...speakers import base_model_embedder
+
+        return base_model_embedder(manager=manager)
+
+    return {
+        "library": ctx.library(),
+        "embedder": embedder,
+        "endpoint": Settings.load().endpoint or None,
+        "hold": lambda path: _holding(ctx, path),
+        "owner": "api",
+    }
+
+
+def resume_interrupted(ctx, limit: int = 200) -> list[RedubJob]:
+    """Start again the re-dubs a crash interrupted in the server's projects (a Stop stays stopped).
+
+    Called when the server starts; a job keeps the id its client polled. Looks at ``limit`` projects at most.
+    """
+    from ...redub_job_file import JOB_FILE, work_dir
+
+    root = Path(ctx.projects_root)
+    if not root.is_dir():
+        return []
+    resumed = []
+    for folder in sorted(root.iterdir())[:limit]:
+        if (work_dir(folder) / JOB_FILE).is_file():
+            job = registry().resume(folder, stopped=False, **_job_args(ctx))
+            if job is not None:
+                resumed.append(job)
+    return resumed
+
+
 def _check_clone(voice: str | None, clone_voice: str | None, consent: bool) -> None:
     """The CLI's refusals, worded for the form's fields."""
     if not (clone_voice or "").strip():
@@ -110,7 +149,6 @@ async def start_redub(
     poll ``GET /api/dubbing/redub/{id}``. 409 when the project exists already or has a re-dub in progress."""
     from ...dubbing.project import PROJECT_FILE
     from ...redub_job_file import RedubOptions, safe_video_name
-    from ...settings import Settings
 
     ctx = context(request)
     lang = request_language(request.headers, ctx.lang)
@@ -149,24 +187,8 @@ async def start_redub(
             video = area / safe_video_name(original)
             with video.open("wb") as out:
                 shutil.copyfileobj(file.file, out, 1 << 20)
-            manager = getattr(ctx.engine, "manager", None)
-
-            def embedder():
-                from ...speakers import base_model_embedder
-
-                return base_model_embedder(manager=manager)
-
             job = registry().submit(
-                folder,
-                video,
-                options,
-                name=safe_video_name(folder.name + video.suffix),
-                take="move",
-                library=ctx.library(),
-                embedder=embedder,
-                endpoint=Settings.load().endpoint or None,
-                hold=lambda path: _holding(ctx, path),
-                owner="api",
+                folder, video, options, name=safe_video_name(folder.name + video.suffix), take="move", **_job_args(ctx)
             )
         finally:
             shutil.rmtree(area, ignore_errors=True)

@@ -147,9 +147,14 @@ def test_fifty_concurrent_requests_while_another_client_generates(engine, server
 # -- 2. many generations in a row -------------------------------------------------------------------------
 
 
-def test_many_generations_keep_memory_flat_and_leave_no_temp_files(engine, tiny_base, tmp_path):
+def test_many_generations_keep_memory_flat_and_leave_no_temp_files(engine, tiny_base, tmp_path, monkeypatch):
+    import tempfile
+
     from studio.takes import TakeHistory
 
+    # a temp folder of this test's own: other programs' studio entries in the system one are not ours to count
+    (tmp_path / "temp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
     history = TakeHistory(tmp_path / "takes")
     temp_before = studio_temp_entries()
 

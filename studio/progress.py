@@ -27,7 +27,9 @@ class Status:
     line and the time left) with :meth:`with_`.
     """
 
-    kind: str = "generating"  #: "loading", "downloading", "waiting", "generating", "writing", "done"
+    #: "loading", "downloading", "waiting", "generating", "writing", "done"; a re-dub's "extracting",
+    #: "separating", "transcribing", "speakers"
+    kind: str = "generating"
     model: str = ""
     busy: tuple[str, str] = ("", "")  #: what a "waiting" job waits for, as (zh, en)
     line: int = 0  #: 1-based; 0 = not a line of a script
@@ -35,6 +37,8 @@ class Status:
     part: int = 0  #: 1-based piece of a long text; shown when ``parts`` > 1
     parts: int = 0
     eta_s: float | None = None  #: seconds left, from measured speed
+    at_s: float = 0.0  #: how far into a recording the job is; shown with ``of_s``
+    of_s: float = 0.0  #: the recording's length (0: not a job over a recording)
 
     def with_(self, **changes) -> Status:
         """A copy with ``changes``."""
@@ -54,6 +58,10 @@ _KIND_WORDS = {
     "waiting": ("排队等待{busy}完成", "waiting for {busy} to finish"),
     "generating": ("正在生成", "generating"),
     "writing": ("正在写出文件", "writing the outputs"),
+    "extracting": ("正在提取视频的声音", "extracting the video's sound"),
+    "separating": ("正在分离人声和背景", "separating the voice from the background"),
+    "transcribing": ("正在识别语音", "transcribing the speech"),
+    "speakers": ("正在区分说话人", "telling the speakers apart"),
     "done": ("完成", "done"),
 }
 
@@ -87,6 +95,8 @@ def progress_text(status: Status | str, lang: str = "zh") -> str:
         words.append(pair[0 if zh else 1].format(model=status.model, busy=busy).strip())
     if status.lines:
         words.append(f"第 {status.line}/{status.lines} 句" if zh else f"line {status.line}/{status.lines}")
+    if status.of_s > 0:
+        words.append(f"{status.at_s:.0f}/{status.of_s:.0f} {'秒' if zh else 's'}")
     if status.parts > 1:
         words.append(f"第 {status.part}/{status.parts} 段" if zh else f"part {status.part}/{status.parts}")
     if status.eta_s is not None and status.kind != "done":

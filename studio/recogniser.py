@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import ASR_MODELS, DEFAULT_ASR_MODEL, ModelSpec, get_spec
 from .resident import Resident
 
@@ -209,7 +209,7 @@ def resolve(
         )
     folder = locate(spec, local_models)
     if folder is None:
-        progress(0.0, f"downloading {spec.id}")
+        progress(0.0, Status("downloading", model=spec.id))
         folder = checkpoints.download(spec, endpoint, progress, cancel)
     return validate(folder)
 
@@ -291,7 +291,10 @@ class Recogniser:
             segments.append(_segment(piece, duration))
             if on_segment is not None:
                 on_segment(segments[-1])
-            progress(min(1.0, piece.end / duration) if duration else None, f"{piece.end:.0f}/{duration:.0f} s")
+            progress(
+                min(1.0, piece.end / duration) if duration else None,
+                Status("transcribing", at_s=piece.end, of_s=duration),
+            )
         return Transcript(language=info.language, duration=duration, segments=tuple(segments))
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from . import recogniser
 from .dubbing.project import PROJECT_FILE, DubSettings, Line, Project, parse_voice, write_text_atomic
 from .errors import InputError, StorageError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .recogniser import Segment, Transcript
 from .redub_stems import ClonedVoice, clone_from_video, consent_error, separate_video
 from .separator import Separation
@@ -124,6 +124,8 @@ def transcribe_cached(
         def report(fraction: float | None, message: str) -> None:
             if fraction is not None and duration:
                 fraction = (offset + fraction * (duration - offset)) / duration
+            if isinstance(message, Status) and message.of_s:  # times in the whole recording, not the rest
+                message = message.with_(at_s=offset + message.at_s, of_s=duration)
             progress(fraction, message)
 
         try:
@@ -210,7 +212,7 @@ def create_project(
         audio_path = work / "audio.wav"
         fresh = _read_json(work / "source.json") != key or not audio_path.is_file()
         if fresh:
-            progress(0.0, f"extracting the sound of {video.name}")
+            progress(0.0, Status("extracting"))
             extract_audio(video, audio_path)
             write_text_atomic(work / "source.json", json.dumps(key))
         heard, heard_key = audio_path, {**key, "heard": "mix"}
@@ -249,5 +251,5 @@ def create_project(
         ):
             line.speaker = label
     project.save(folder)
-    progress(1.0, f"{len(project.lines)} lines")
+    progress(1.0, Status("done"))
     return RedubResult(project, transcript, True, resumed, separation, cloned)

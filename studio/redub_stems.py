@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import separator
 from .errors import AudioError, InputError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .recogniser import Transcript
 
 CLONE_SOURCE = "video:"  #: the ``source`` a voice cloned from a video is saved with, then the video's name
@@ -45,7 +45,7 @@ def separate_video(
     model = separator.get(model_dir)
     mix = work / "mix.wav"
     if fresh_sound or not mix.is_file():
-        progress(0.0, f"extracting the sound of {video.name} for separation")
+        progress(0.0, Status("extracting"))
         extract_audio(video, mix, rate=model.samplerate, channels=model.channels)
     return model.separate_file(mix, work, progress, cancel)
 

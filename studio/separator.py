@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import atomic, checkpoints, config
 from .errors import CheckpointError, InputError, NotFoundError, ResourceError
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 from .registry import DEFAULT_SEPARATOR_MODEL, SEPARATOR_MODELS, ModelSpec, get_spec
 from .resident import Resident
 
@@ -140,7 +140,7 @@ def resolve(
         )
     folder = locate(spec, local_models)
     if folder is None:
-        progress(0.0, f"downloading {spec.id}")
+        progress(0.0, Status("downloading", model=spec.id))
         folder = checkpoints.download(spec, endpoint, progress, cancel)
     return validate(folder)
 
@@ -271,7 +271,7 @@ class Separator:
                     piece = np.clip(stem[:, start - left : end - left].T, -1.0, 1.0)
                     with atomic.replacing(name, suffix=".wav") as part:
                         sf.write(str(part), piece, rate, subtype="PCM_16", format="WAV")
-                progress((i + 1) / count, f"separating {end / rate:.0f}/{total / rate:.0f} s")
+                progress((i + 1) / count, Status("separating", at_s=end / rate, of_s=total / rate))
         for stem, dest in (("voice", voice_path), ("background", background_path)):
             with (
                 atomic.replacing(dest, suffix=".wav") as part,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .progress import CancelToken, ProgressFn, no_progress
+from .progress import CancelToken, ProgressFn, Status, no_progress
 
 #: cosine distance (1 - similarity) above which two clusters stay apart; x-vectors of one voice are
 #: usually > 0.6 similar, of different voices < 0.4
@@ -90,7 +90,7 @@ def label_lines(
             samples = _read_span(audio, start, min(end, start + MAX_SECONDS))
             if len(samples) >= MIN_SECONDS * EMBED_RATE:
                 vectors[i] = np.asarray(embed(samples), dtype=np.float64).ravel()
-        progress((i + 1) / len(spans), f"speakers: line {i + 1}/{len(spans)}")
+        progress((i + 1) / len(spans), Status("speakers", line=i + 1, lines=len(spans)))
     if not vectors:
         return ["S1"] * len(spans)
     embedded = sorted(vectors)

@@ -77,3 +77,25 @@ def test_a_request_waiting_for_the_model_is_told_for_what_in_one_language():
     assert progress_text(told, "zh") == "排队等待项目 “p” 的配音任务完成"
     assert progress_text(told, "en") == "waiting for the dubbing job of project 'p' to finish"
     assert progress_text(waiting_for(None), "en") == "waiting for another generation to finish"
+
+
+def test_a_recordings_stage_is_worded_with_its_position_in_each_language():
+    status = Status("transcribing", at_s=12.4, of_s=60.0)
+    assert progress_text(status, "zh") == "正在识别语音 · 12/60 秒"
+    assert progress_text(status, "en") == "transcribing the speech · 12/60 s"
+    assert progress_text(Status("speakers", line=3, lines=10), "zh") == "正在区分说话人 · 第 3/10 句"
+
+
+def test_a_re_dub_reports_every_stage_in_the_readers_language(tmp_path, video, tiny_asr):
+    import re
+
+    from studio import redub
+
+    reports = []
+    redub.create_project(
+        video, tmp_path / "talk", "zh", model=str(tiny_asr), vad=False, progress=lambda f, m: reports.append(m)
+    )
+    assert reports and all(isinstance(m, Status) for m in reports), reports
+    assert {"extracting", "transcribing", "done"} <= {m.kind for m in reports}
+    chinese = [progress_text(m, "zh") for m in reports]
+    assert not [text for text in chinese if re.search("[A-Za-z]", text)], chinese

@@ -204,7 +204,12 @@ class Engine(SpeechCalls):
                 voice_clone_prompt=prompt,
             )
         for result, warnings in zip(results, notes, strict=True):
-            result.notes = list(warnings) + backend.notes(request.sampling, blend) + accel_notes(result.timings)
+            result.notes = [
+                *warnings,
+                *backend.notes(request.sampling, blend),
+                *accel_notes(result.timings),
+                *result.notes,
+            ]
         return results
 
     # -- preset speakers and designed voices -----------------------------------------------------
@@ -281,7 +286,7 @@ class Engine(SpeechCalls):
                 **kwargs,
             )[0]
             result.instruction = instruct
-            result.notes = list(notes) + backend.notes(request.sampling) + accel_notes(result.timings)
+            result.notes = [*notes, *backend.notes(request.sampling), *accel_notes(result.timings), *result.notes]
             return result
 
     # -- shared ----------------------------------------------------------------------------------
@@ -334,7 +339,9 @@ class Engine(SpeechCalls):
                 **kwargs,
             )
             if delivery.checker is not None and len(texts) == 1:
-                results[0].check = delivery.checker(results[0].samples, results[0].sr, texts[0])
+                from .takecheck import hear_take
+
+                hear_take(delivery.checker, results[0], texts[0])
             if best is None or rank(results[0], delivery) < rank(best[0], delivery):
                 best = results
         for result, text in zip(best, texts, strict=True):

@@ -363,3 +363,31 @@ def checker(folder, language: str | None = None) -> Callable[[np.ndarray, int, s
         return check_transcript(text, transcript, len(samples) / float(sr))
 
     return check
+
+
+def hear_take(check: Callable, result, text: str) -> None:
+    """Set ``result.check`` to ``check`` of the take; a recogniser that fails keeps the take, unchecked, with a note.
+
+    A take is the user's work: a damaged model or an out-of-memory recogniser must not throw it away.
+    """
+    import logging
+
+    from .errors import Cancelled, StudioError
+    from .text.prepare import TextWarning
+
+    try:
+        result.check = check(result.samples, result.sr, text)
+    except Cancelled:
+        raise
+    except Exception as exc:  # any failure of the recogniser leaves the take as it is
+        logging.getLogger(__name__).warning("could not check the take: %r", exc)
+        zh_why = exc.zh if isinstance(exc, StudioError) else type(exc).__name__
+        en_why = exc.en if isinstance(exc, StudioError) else type(exc).__name__
+        result.check = None
+        result.notes.append(
+            TextWarning(
+                "take_unchecked",
+                zh=f"这一条没能听一遍检查（语音识别出错：{zh_why}），音频照常保留。",
+                en=f"This take could not be checked by ear (the recogniser failed: {en_why}); the audio is kept.",
+            )
+        )

@@ -117,6 +117,26 @@ def test_takes_with_a_checker_rank_by_the_check_without_a_target_length(tiny_cus
     assert plain.check is None and plain.seed == 1  # nothing to rank by: one take
 
 
+def test_a_recogniser_that_fails_keeps_the_take_unchecked_with_a_note(tiny_custom):
+    from studio.synthesis import Sampling
+
+    def broken(samples, sr, text):
+        raise RuntimeError("CUDA out of memory")
+
+    engine = Engine(ModelManager(Settings(dtype="float32")))
+    result = engine.custom(
+        TEXT,
+        "Vivian",
+        model=str(tiny_custom),
+        seed=1,
+        sampling=Sampling(max_new_tokens=8),
+        delivery=Delivery(takes=2, loudness=None, checker=broken),
+    )
+    assert result.check is None and len(result.samples) > 0
+    notes = [n for n in result.notes if n.code == "take_unchecked"]
+    assert len(notes) == 1 and "RuntimeError" in notes[0].message("en") and "音频照常保留" in notes[0].message("zh")
+
+
 # -- the UI, in process (the generating tabs' handlers as Gradio calls them) --------------------------
 
 

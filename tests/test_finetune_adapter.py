@@ -52,10 +52,15 @@ def _expected_q_proj(base_dir, adapter_dir, prefix: str) -> torch.Tensor:
     [("talker", ""), ("model", "talker.")],
     ids=["talker-as-the-studio-trains", "whole-model-as-other-tools-do"],
 )
-def test_an_adapter_merges_into_its_base_at_load_and_speaks(tiny_base, reference_wav, tmp_path, root, prefix):
+def test_an_adapter_merges_into_its_base_at_load_and_speaks(
+    tiny_base, reference_wav, tmp_path, monkeypatch, root, prefix
+):
     adapter = _make_adapter(tiny_base, tmp_path / "adapter", root, str(tiny_base))
     assert not (adapter / "config.json").exists()  # only peft's files: everything else is the base's
     engine = Engine(ModelManager(Settings(dtype="float32")))
+    monkeypatch.setenv("STUDIO_MODEL", str(adapter))
+    assert engine.manager.default_model("base") == str(adapter)  # its kind is its base's
+    assert engine.manager.default_model("custom_voice") != str(adapter)
     result = engine.clone("你好。", reference=str(reference_wav), transcript="参考。", model=str(adapter), seed=1)
     sf.write(tmp_path / "out.wav", result.samples, result.sr)
     read_generated_speech(tmp_path / "out.wav")
@@ -116,3 +121,17 @@ def test_an_adapter_without_its_base_or_of_another_kind_is_refused(tiny_base, tm
     )
     with pytest.raises(CheckpointError, match="do not match this base"):
         manager.get(str(adapter), "base")
+
+
+def test_a_trained_voice_may_speak_with_an_adapter_folder(tiny_base, tmp_path):
+    from types import SimpleNamespace
+
+    from studio.finetune.library import TRAINED_FILE, trained_voice
+
+    adapter = _make_adapter(tiny_base, tmp_path / "adapter", "talker", str(tiny_base))
+    voice = SimpleNamespace(path=tmp_path / "voice")
+    voice.path.mkdir()
+    (voice.path / TRAINED_FILE).write_text(json.dumps({"model": str(adapter), "speaker": "ada"}))
+    assert trained_voice(voice).model == str(adapter)
+    shutil.rmtree(adapter)
+    assert trained_voice(voice) is None  # gone: the voice clones from its clip again

@@ -42,6 +42,8 @@ class CheckpointInfo:
     kind: str  #: base | custom_voice | voice_design
     size: str  #: 0.6b | 1.7b (or "" if unknown)
     is_random: bool  #: built by random_checkpoint: its output is noise
+    adapter: Path | None = None  #: an unmerged LoRA adapter folder, merged into the weights at load
+    load_from: Path | None = None  #: the folder the weights load from, when not :attr:`path` (an adapter's base)
 
     @property
     def label(self) -> str:

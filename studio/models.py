@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checkpoints, config
+from . import adapters, checkpoints, config
 from .checkpoints import CheckpointInfo
 from .device import Capabilities, Placement, choose_placement, probe
 from .errors import CheckpointError, ModelMismatchError, ResourceError
+from .paths import models_dir
 from .progress import Activity, CancelToken, ProgressFn, Status, current_activity, no_progress
 from .registry import DEFAULT_MODEL, MODELS, TOKENIZER, ModelSpec, get_spec
 from .settings import Settings
@@ -119,7 +120,7 @@ class ModelManager:
 
     def _kind_of(self, model: str) -> str:
         if _is_path(model):
-            return checkpoints.validate_checkpoint(model).kind
+            return self.resolve(model).kind
         return get_spec(model).kind
 
     def resolve(
@@ -127,6 +128,9 @@ class ModelManager:
     ) -> CheckpointInfo:
         """Find ``model`` (registry id or folder) on disk, downloading a registry model if needed."""
         if _is_path(model):
+            if adapters.is_adapter(model):  # an unmerged LoRA adapter: its base, merged with it at load
+                scratch = models_dir() / ".adapter-views"
+                return adapters.resolve_adapter(model, lambda ref: self.resolve(ref, progress, cancel), scratch)
             return checkpoints.validate_checkpoint(model)
         spec = get_spec(model)
         if spec.kind == "asr":
@@ -190,11 +194,13 @@ class ModelManager:
         started = time.perf_counter()
         try:
             tts = qwen_tts().Qwen3TTSModel.from_pretrained(
-                str(info.path),
+                str(info.load_from or info.path),
                 device_map=placement.device,
                 dtype=getattr(torch, placement.dtype),
                 attn_implementation=placement.attention,
             )
+            if info.adapter is not None:
+                adapters.merge_adapter(tts, adapters.read_adapter(info.adapter))
             if placement.device == "cpu":
                 from .mapped_weights import release_model_pages
 

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..adapters import is_adapter
 from ..errors import ConflictError, InputError
 
 TRAINED_FILE = "trained.json"
@@ -45,7 +46,7 @@ def trained_voice(voice) -> TrainedVoice | None:
         model, speaker = str(data["model"]), str(data["speaker"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not (Path(model) / "config.json").is_file():
+    if not (Path(model) / "config.json").is_file() and not is_adapter(model):
         return None  # the checkpoint was moved or deleted: the voice still clones from its clip
     report = {}
     report_path = Path(voice.path) / REPORT_FILE

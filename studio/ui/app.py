@@ -19,6 +19,7 @@ from .i18n import LANG_CHOICES, t
 from .models_tab import _runtime, _table, build_models_tab
 from .takes_tab import build_takes_tab, take_rows
 from .train_tab import build_train_tab
+from .voice_lists import VoiceLists, wire_voice_lists
 from .voice_tab import build_voice_tab, library_rows
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,12 @@ def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -
         ctx.loc(gr.Markdown(t("lawful_use", "zh")), value="lawful_use")
         first_run = gr.Markdown(visible=False)
         with gr.Tabs():
-            with ctx.loc(gr.Tab(t("tab_clone", "zh")), label="tab_clone"):
-                build_clone_tab(ctx, lang_state)
-            with ctx.loc(gr.Tab(t("tab_voices", "zh")), label="tab_voices"):
+            with ctx.loc(gr.Tab(t("tab_clone", "zh")), label="tab_clone") as clone_tab:
+                clone_voice = build_clone_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_voices", "zh")), label="tab_voices") as voices_tab:
                 voice_table = build_voice_tab(ctx, lang_state)
-            with ctx.loc(gr.Tab(t("tab_custom", "zh")), label="tab_custom"):
-                build_custom_tab(ctx, lang_state)
+            with ctx.loc(gr.Tab(t("tab_custom", "zh")), label="tab_custom") as custom_tab:
+                custom_model, custom_speaker = build_custom_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_design", "zh")), label="tab_design"):
                 build_design_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_takes", "zh")), label="tab_takes"):
@@ -89,7 +90,7 @@ def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -
             with ctx.loc(gr.Tab(t("tab_dubbing", "zh")), label="tab_dubbing"):
                 build_dubbing_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_train", "zh")), label="tab_train"):
-                build_train_tab(ctx, lang_state)
+                trained = build_train_tab(ctx, lang_state)
             with ctx.loc(gr.Tab(t("tab_models", "zh")), label="tab_models"):
                 table, runtime = build_models_tab(ctx, lang_state)
                 if not space.enabled() and serve_api is not None:
@@ -99,6 +100,10 @@ def build_app(engine: Engine | None = None, serve_api: Callable | None = None) -
                     logs.click(
                         startup.open_logs_folder, [lang_state], [logs_message], api_visibility="private", queue=False
                     )
+
+        lists = VoiceLists(clone_voice, custom_model, custom_speaker, voice_table)
+        triggers = [clone_tab.select, custom_tab.select, voices_tab.select, trained.change]
+        wire_voice_lists(ctx, lang_state, lists, triggers)  # a voice trained or saved meanwhile shows up
 
         def switch_language(lang):
             # The first-run banner follows the language too (its text is built, not a catalogue key).

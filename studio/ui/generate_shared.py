@@ -66,11 +66,18 @@ def _language_dropdown(ctx: UiContext) -> gr.Dropdown:
     )
 
 
-def _model_dropdown(ctx: UiContext, kind: str) -> gr.Dropdown:
+def model_dropdown_choices(ctx: UiContext, kind: str) -> list[tuple[str, str]]:
+    """:func:`model_choices` with the default model first when it is not one of them."""
     default = ctx.engine.manager.default_model(kind)
     choices = model_choices(kind)
     if default not in [v for _, v in choices]:
         choices.insert(0, (default, default))
+    return choices
+
+
+def _model_dropdown(ctx: UiContext, kind: str) -> gr.Dropdown:
+    default = ctx.engine.manager.default_model(kind)
+    choices = model_dropdown_choices(ctx, kind)
     return ctx.loc(
         gr.Dropdown(
             choices, value=default, allow_custom_value=True, label=t("model", "zh"), info=t("model_info", "zh")

@@ -35,8 +35,8 @@ from .i18n import t
 # ``wire`` and run by ``generate_and_keep``.
 
 
-def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
-    """The Clone tab: reference clip + transcript + text -> cloned speech."""
+def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> gr.Dropdown:
+    """The Clone tab: reference clip + transcript + text -> cloned speech. Returns its saved-voice list."""
     with gr.Row():
         with gr.Column():
             ref_audio = ctx.loc(
@@ -138,6 +138,7 @@ def build_clone_tab(ctx: UiContext, lang_state: gr.State) -> None:
     refresh.click(voice_names, None, [voice], api_visibility="private")
     voice.focus(voice_names, None, [voice], api_visibility="private")
     wire(ctx, lang_state, shared, generate, "clone", [ref_audio, ref_text, xvec, text], [voice, clip], [clip_intensity])
+    return voice
 
 
 def _speaker_choices(lang: str) -> list[tuple[str, str]]:
@@ -147,8 +148,9 @@ def _speaker_choices(lang: str) -> list[tuple[str, str]]:
     return presets + [(f"{speaker} · {t('tab_train', lang)}", speaker) for _, _, speaker in trained_choices()]
 
 
-def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
-    """The Custom voice tab: a preset speaker, optionally with a style instruction."""
+def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> tuple[gr.Dropdown, gr.Dropdown]:
+    """The Custom voice tab: a preset speaker, optionally with a style instruction. Returns its model and
+    speaker lists."""
     with gr.Row():
         with gr.Column():
             text = ctx.loc(gr.Textbox(label=t("text", "zh"), lines=5), label="text")
@@ -208,6 +210,7 @@ def build_custom_tab(ctx: UiContext, lang_state: gr.State) -> None:
         instruct_allowed, [lang_state, shared.model], [instruct, emotion, intensity, reason], api_visibility="private"
     )
     wire(ctx, lang_state, shared, generate, "custom", [text, speaker, instruct], [emotion, intensity])
+    return shared.model, speaker
 
 
 def build_design_tab(ctx: UiContext, lang_state: gr.State) -> None:

@@ -26,6 +26,7 @@ from .i18n_tables import columns
 _REVIEW_COLUMNS = ("col_keep", "col_clip", "col_seconds", "col_transcript")
 _REPORT_COLUMNS = ("col_epoch", "col_loss", "col_rate", "col_similarity", "col_cer", "col_score")
 POLL_S = 1.0
+_API = {"api_visibility": "undocumented"}
 _JOBS: dict = {}  #: the app's TrainingJobs (one training at a time, whichever tab or window starts it)
 
 
@@ -105,9 +106,13 @@ def check_clips(files, folder: str, workspace: Path):
     return review(data, workspace / "reviewed")
 
 
-def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
-    """The Train tab."""
+def build_train_tab(ctx: UiContext, lang_state: gr.State) -> gr.State:
+    """The Train tab. Returns a state that changes to a job's id when that job's voice has joined the library.
+
+    Its handlers have Gradio API names (undocumented), so scripts and tests can drive the tab.
+    """
     session = gr.State({})
+    finished = gr.State("")
     ctx.loc(gr.Markdown(t("train_intro", "zh")), value="train_intro")
     with gr.Row():
         files = ctx.loc(gr.File(file_count="multiple", label=t("train_files", "zh")), label="train_files")
@@ -171,7 +176,9 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         table_rows = [[r.keep, r.name, r.seconds, r.text] for r in rows]
         return "\n".join(lines), table_rows, {**state, "target": str(target), "workspace": str(workspace)}
 
-    check.click(do_check, [lang_state, files, folder, session], [summary, table, session], api_visibility="private")
+    check.click(
+        do_check, [lang_state, files, folder, session], [summary, table, session], api_name="train_check", **_API
+    )
 
     def play(state, evt: gr.SelectData):
         if not state.get("target") or evt.index is None:
@@ -218,19 +225,27 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         do_start,
         [lang_state, session, table, name, base, lora, epochs, consent],
         [session],
-        api_visibility="private",
+        api_name="train_start",
+        **_API,
     )
 
     def poll(lang, state, request: gr.Request):
-        """Every second: the job's line, progress bar and report (nothing changes without a job)."""
+        """Every second: the job's line, progress bar and report, and the job's id once its voice is in the
+        library (nothing changes without a job)."""
         if not state.get("job"):
-            return gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         job = _jobs(ctx.library(request)).get(state["job"])
         snapshot = {**job.snapshot(lang), "out": job.request.out}
-        return status_text(snapshot, lang), progress_percent(snapshot["fraction"]), report_rows(snapshot["report"])
+        done = job.id if snapshot["state"] == "done" else gr.skip()
+        bar_value = progress_percent(snapshot["fraction"])
+        return status_text(snapshot, lang), bar_value, report_rows(snapshot["report"]), done
 
     timer = gr.Timer(POLL_S)
-    timer.tick(poll, [lang_state, session], [status, bar, report], api_visibility="private", queue=False)
+    outputs = [status, bar, report, finished]
+    # Queued (without a limit: it never waits for the model), since only a queued event's answer tells the page
+    # that ``finished`` changed, which refreshes the voice lists.
+    quick = {"concurrency_limit": None, "show_progress": "hidden"}
+    timer.tick(poll, [lang_state, session], outputs, api_name="train_status", **quick, **_API)
 
     @user_errors
     def do_cancel(lang, state, request: gr.Request):
@@ -239,7 +254,7 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         _jobs(ctx.library(request)).cancel(state["job"])
         return t("train_cancelled", lang)
 
-    cancel.click(do_cancel, [lang_state, session], [status], api_visibility="private", queue=False)
+    cancel.click(do_cancel, [lang_state, session], [status], api_name="train_cancel", queue=False, **_API)
 
     @user_errors
     def do_resume(lang, state, request: gr.Request):
@@ -248,7 +263,7 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
         _jobs(ctx.library(request)).resume(state["job"])
         return state
 
-    resume.click(do_resume, [lang_state, session], [session], api_visibility="private")
+    resume.click(do_resume, [lang_state, session], [session], api_name="train_resume", **_API)
 
     def do_ab(state, epoch):
         if not state.get("workspace"):
@@ -262,3 +277,4 @@ def build_train_tab(ctx: UiContext, lang_state: gr.State) -> None:
 
     ab_epoch.change(do_ab, [session, ab_epoch], [ab_trained, ab_zero], api_visibility="private")
     ab_play.click(do_ab, [session, ab_epoch], [ab_trained, ab_zero], api_visibility="private")
+    return finished

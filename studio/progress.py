@@ -28,7 +28,7 @@ class Status:
     """
 
     #: "loading", "downloading", "waiting", "generating", "writing", "done"; a re-dub's "extracting",
-    #: "separating", "transcribing", "speakers"
+    #: "separating", "transcribing", "speakers"; "muxing" a dub into a video
     kind: str = "generating"
     model: str = ""
     busy: tuple[str, str] = ("", "")  #: what a "waiting" job waits for, as (zh, en)
@@ -62,6 +62,7 @@ _KIND_WORDS = {
     "separating": ("正在分离人声和背景", "separating the voice from the background"),
     "transcribing": ("正在识别语音", "transcribing the speech"),
     "speakers": ("正在区分说话人", "telling the speakers apart"),
+    "muxing": ("正在把配音合成进视频", "putting the dub into the video"),
     "done": ("完成", "done"),
 }
 

@@ -223,6 +223,10 @@ def create_project(
                 extract_audio(separation.voice, heard)
             heard_key = {**key, "heard": "voice", "separator": str(separator_dir)}
         transcript, resumed = transcribe_cached(work, heard, heard_key, model_dir, code, vad, progress, cancel)
+        if separation is not None and not any(s.text.strip() and s.end > s.start for s in transcript.segments):
+            # the separator left no speech in the voice: hear the original sound rather than refuse the video
+            mix_key = {**key, "heard": "mix"}
+            transcript, resumed = transcribe_cached(work, audio_path, mix_key, model_dir, code, vad, progress, cancel)
         exists = (folder / PROJECT_FILE).is_file()
         project = project_from_transcript(transcript, video.stem, voice)
         if not project.lines and not exists:

@@ -140,5 +140,15 @@ def test_a_server_started_after_a_crash_resumes_the_re_dub_its_client_polled(tmp
         # a job the creator stopped stays stopped until someone starts it again
         assert httpx.get(f"{srv.url}/api/dubbing/redub/5707ed000002", timeout=30).status_code == 404
         assert read_job(stopped)["stopped"] and not (stopped / "project.json").exists()
+        # the re-dubbed project keeps its video: the track goes into it without another upload
+        import soundfile as sf
+
+        from tests.helpers import voiced_clip
+
+        (crashed / "outputs").mkdir()
+        sf.write(crashed / "outputs" / "talk-track.wav", voiced_clip(2.0, 24_000), 24_000)
+        r = httpx.post(f"{srv.url}/api/dubbing/projects/crashed/mux", data={"mix": "replace"}, timeout=120)
+        assert r.status_code == 201 and r.json()["file"] == "talk-dubbed.mp4", r.text
+        assert httpx.get(srv.url + r.json()["url"], timeout=60).content[4:8] == b"ftyp"
     finally:
         srv.stop()

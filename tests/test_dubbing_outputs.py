@@ -53,6 +53,46 @@ def test_mux_writes_a_video_with_the_dub(tmp_path, video, mode):
     assert probe_streams(out) == (True, True) and probe_streams(video) == (True, True)
 
 
+def test_mux_reports_its_position_and_a_cancel_leaves_no_file(tmp_path, video):
+    from studio.errors import Cancelled
+    from studio.progress import CancelToken, Status
+
+    track = tmp_path / "track.wav"
+    sf.write(track, voiced_clip(2.0, SR), SR)
+    reports = []
+    out = mux(video, track, tmp_path / "dubbed.mp4", "keep", progress=lambda f, m: reports.append((f, m)))
+    assert out.is_file() and reports[-1][0] == 1.0
+    assert all(isinstance(m, Status) and m.kind == "muxing" and m.of_s > 1.5 for _, m in reports), reports
+
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        mux(video, track, tmp_path / "stopped.mp4", "keep", cancel=cancel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dubbed.mp4", "track.wav"]
+
+
+def test_a_project_is_dubbed_into_its_own_video_and_refused_without_a_track_or_a_video(tmp_path, video):
+    from studio.dubbing.service import dub_into_video, source_video
+    from studio.errors import ConflictError
+    from studio.redub_job_file import place_video
+
+    project = Project(name="短片", lines=[Line(text="第一句。")])
+    project.save(tmp_path / "p")
+    with pytest.raises(ConflictError) as info:
+        dub_into_video(project)
+    assert "no dub track yet" in info.value.en and "还没有配音音轨" in info.value.zh
+    (tmp_path / "p" / "outputs").mkdir()
+    sf.write(tmp_path / "p" / "outputs" / "短片-track.wav", voiced_clip(2.0, SR), SR)
+    assert source_video(project) is None
+    with pytest.raises(InputError) as info:
+        dub_into_video(project)
+    assert "Choose the video" in info.value.en and "请选择" in info.value.zh
+    place_video(project.folder, video, "原片.mp4", "copy")
+    assert source_video(project).name == "原片.mp4"
+    out = dub_into_video(project, mode="replace")
+    assert out == tmp_path / "p" / "outputs" / "原片-dubbed.mp4" and probe_streams(out) == (True, True)
+
+
 def test_mux_refuses_a_file_that_is_not_a_video(tmp_path):
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video", encoding="utf-8")
@@ -75,11 +115,17 @@ def test_dubbing_tab_builds_with_bilingual_labels_and_keeps_takes_when_the_table
     ctx = UiContext(Engine())
     with gr.Blocks():
         build_dubbing_tab(ctx, gr.State("zh"))
-    used = set()
+    used, choices = set(), []
     for _, keys in ctx.loc._items:
         for key in keys.values():
+            if callable(key):  # choices worded per language
+                choices.append(key)
+                continue
             used |= set(key) if isinstance(key, tuple) else {key}  # table headers are a tuple of keys
     assert used <= set(STRINGS)
+    for words in choices:
+        zh, en = words("zh"), words("en")
+        assert [v for _, v in zh] == [v for _, v in en] and all(a != b for (a, _), (b, _) in zip(zh, en, strict=True))
     same_in_both = {"col_number"}  # the "#" column header is a symbol in either language
     assert all(STRINGS[key][0] and STRINGS[key][1] for key in used)
     assert all(STRINGS[key][0] != STRINGS[key][1] for key in used - same_in_both)

@@ -124,3 +124,37 @@ def test_a_partial_transcript_of_the_mix_is_not_resumed_for_the_voice(video, tin
     assert ran[-1] == sf.info(str(heard)).frames  # heard from the start, not after the mix's 2 s
     texts = [s["text"] for s in redub._read_json(work / "transcript.json")["transcript"]["segments"]]
     assert "混音里的话" not in texts
+
+
+class SaysOneLine:
+    """A recogniser that hears one sentence in whatever it is given."""
+
+    def transcribe(self, audio, *args, on_segment=None, **kwargs):
+        from studio.recogniser import Segment, Transcript
+
+        segment = Segment(0.2, 1.5, "混音里的话。", ())
+        if on_segment is not None:
+            on_segment(segment)
+        return Transcript("zh", 2.0, (segment,))
+
+
+def test_a_voice_stem_with_no_speech_falls_back_to_the_mix(video, tiny_asr, separator_folder, tmp_path, monkeypatch):
+    from studio.recogniser import Transcript
+
+    heard = []
+    real_cached = redub.transcribe_cached
+
+    def cached(work, audio_path, key, *args):
+        heard.append(key["heard"])
+        if key["heard"] == "voice":  # what a separator that removed the speech leaves: nothing to hear
+            return Transcript("zh", 2.0, ()), False
+        return real_cached(work, audio_path, key, *args)
+
+    monkeypatch.setattr(redub, "transcribe_cached", cached)
+    monkeypatch.setattr(recogniser, "get", lambda folder: SaysOneLine())
+    folder = tmp_path / "project"
+    result = redub.create_project(
+        video, folder, "zh", model=str(tiny_asr), vad=False, separator_model=str(separator_folder), keep_background=True
+    )
+    assert heard == ["voice", "mix"] and [line.text for line in result.project.lines] == ["混音里的话。"]
+    assert result.separation is not None and result.separation.background.is_file()

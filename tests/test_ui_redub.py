@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import soundfile as sf
 from audio_fixtures import speech_video
 
 from studio.dubbing.project import Project
@@ -50,6 +51,18 @@ def test_start_returns_at_once_and_the_poll_follows_the_job_to_the_project(app, 
     view = client.predict(folder, api_name="/dub_open")
     assert len(view[0]["data"]) == len(project.lines)
     assert "no re-dub in progress" in client.predict(folder, api_name="/redub_stop")
+
+    # put a dub into the project's own video, over the separated background (the track as a build writes it)
+    from studio.dubbing.mux import probe_streams
+    from studio.dubbing.names import safe_stem
+    from tests.helpers import voiced_clip
+
+    outputs = home / "outputs" / folder / "outputs"
+    outputs.mkdir()
+    sf.write(outputs / f"{safe_stem(project.name)}-track.wav", voiced_clip(2.0, 24_000), 24_000)
+    made, said = client.predict(folder, None, "background", -14, api_name="/dub_video")
+    assert said.replace("\\", "") == "Wrote talk-dubbed.mp4 (the separated music and effects only).", said
+    assert probe_streams(made) == (True, True) and (outputs / "talk-dubbed.mp4").is_file()
 
 
 def test_a_run_a_crash_left_is_resumed_when_a_page_shows_its_folder(app, tmp_path, tiny_asr):

@@ -13,12 +13,17 @@ from __future__ import annotations
 import dataclasses
 import re
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 from .. import atomic
 from ..errors import InputError, NotFoundError, StorageError
+from ..progress import CancelToken, ProgressFn, Status, no_progress
 
 MUX_MODES = ("replace", "keep", "duck", "background")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  #: containers a dubbed copy keeps; others are written as .mkv
+MUX_LIMIT_S = 3600.0  #: ffmpeg copies the picture, so even a 2-hour video takes minutes; more means it hangs
 
 
 def _ffmpeg() -> str:
@@ -75,10 +80,13 @@ def mux(
     mode: str = "duck",
     duck_db: float = -14.0,
     background: str | Path | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
 ) -> Path:
     """Write ``dest``: ``video``'s picture with ``track`` as its sound (see the module docstring for ``mode``).
 
     ``background`` (the separated music and effects) is required by, and only used by, mode ``background``.
+    Reports ffmpeg's position in the video; cancelling stops ffmpeg and leaves ``dest`` as it was.
     """
     video, track, dest = Path(video), Path(track), Path(dest)
     if mode not in MUX_MODES:
@@ -107,12 +115,41 @@ def mux(
         gain = "1.0" if mode == "keep" else f"{10 ** (duck_db / 20):.4f}"
         graph = f"[0:a:0]volume={gain}[bed];[bed][1:a:0]amix=inputs=2:duration=first:normalize=0[mix]"
         command += ["-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]"]
+    seconds = video_seconds(video)
     with atomic.replacing(dest, suffix=dest.suffix) as tmp:
-        command += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(tmp)]
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            raise StorageError(
-                zh=f"ffmpeg 无法合成视频：{proc.stderr.strip()[-300:]}",
-                en=f"ffmpeg could not write the video: {proc.stderr.strip()[-300:]}",
-            )
+        command += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-progress", "pipe:1", "-nostats", str(tmp)]
+        _run_ffmpeg(command, seconds, progress, cancel)
+    progress(1.0, Status("muxing", at_s=seconds or 0.0, of_s=seconds or 0.0))
     return dest
+
+
+def _run_ffmpeg(command: list[str], seconds: float | None, progress: ProgressFn, cancel: CancelToken | None) -> None:
+    """Run ffmpeg with ``-progress pipe:1``, reporting its position; killed when cancelled or past the limit."""
+    progress(0.0, Status("muxing", of_s=seconds or 0.0))
+    deadline = time.monotonic() + MUX_LIMIT_S
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8"
+        )
+        try:
+            for line in proc.stdout:  # key=value lines, a block about twice a second
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and seconds:
+                    at = min(seconds, int(value) / 1e6)
+                    progress(at / seconds, Status("muxing", at_s=at, of_s=seconds))
+                if cancel is not None:
+                    cancel.check()
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        zh=f"ffmpeg 合成视频超过 {MUX_LIMIT_S / 60:.0f} 分钟仍未完成，已停止。",
+                        en=f"ffmpeg was still writing the video after {MUX_LIMIT_S / 60:.0f} minutes and was stopped.",
+                    )
+            proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.returncode != 0:
+            errors.seek(0)
+            said = errors.read().decode("utf-8", "replace").strip()[-300:]
+            raise StorageError(zh=f"ffmpeg 无法合成视频：{said}", en=f"ffmpeg could not write the video: {said}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import ConflictError, InputError
+from ..progress import CancelToken, ProgressFn, no_progress
 from .outputs import Build, build_outputs
 from .project import Project
 
@@ -102,3 +103,63 @@ def track_summary(built: Build) -> dict:
 def output_files(built: Build) -> list[Path]:
     """The files a build wrote, the zip last (for downloads)."""
     return [p for p in [*built.outputs.files, built.outputs.zip] if p is not None]
+
+
+def source_video(project: Project) -> Path | None:
+    """The video a re-dub made ``project`` from (kept in ``redub/input``), or None."""
+    from ..redub_job_file import INPUT_DIR, work_dir
+
+    if project.folder is None:
+        return None
+    inputs = work_dir(project.folder) / INPUT_DIR
+    if not inputs.is_dir() or inputs.is_symlink():
+        return None
+    videos = sorted(p for p in inputs.iterdir() if p.is_file() and not p.is_symlink())
+    return videos[0] if len(videos) == 1 else None
+
+
+def built_track(project: Project) -> Path:
+    """The project's built track (``outputs/<name>-track.wav``); refused (409) before the outputs are built."""
+    from .names import safe_stem
+
+    assert project.folder is not None
+    outputs = project.folder / "outputs"
+    track = outputs / f"{safe_stem(project.name)}-track.wav"
+    if outputs.is_symlink() or track.is_symlink() or not track.is_file():
+        raise ConflictError(
+            zh=f"项目 “{project.name}” 还没有配音音轨：先生成台词并输出文件。",
+            en=f"Project '{project.name}' has no dub track yet: generate its lines and build the outputs first.",
+            param="project",
+        )
+    return track
+
+
+def dub_into_video(
+    project: Project,
+    video: str | Path | None = None,
+    mode: str = "duck",
+    duck_db: float = -14.0,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """A copy of ``video`` (default: the re-dubbed one) with the project's built track as its sound.
+
+    Written to the project's outputs as ``<video>-dubbed.<ext>``; mode ``background`` puts the dub over the
+    re-dub's separated background. Refused before any work without a built track or a video.
+    """
+    from .mux import VIDEO_SUFFIXES, mux
+    from .names import safe_stem
+
+    track = built_track(project)
+    video = Path(video) if video else source_video(project)
+    if video is None:
+        raise InputError(
+            zh="请选择要配音的视频（只有从视频配音的项目才会记住原视频）。",
+            en="Choose the video to dub (only a project re-dubbed from a video remembers its video).",
+            param="file",
+        )
+    suffix = video.suffix.lower()
+    ext = suffix if suffix in VIDEO_SUFFIXES else ".mp4" if not suffix else ".mkv"
+    dest = track.parent / f"{safe_stem(video.stem, 'video')}-dubbed{ext}"
+    background = project.folder / "redub" / "background.wav" if mode == "background" else None
+    return mux(video, track, dest, mode, duck_db, background, progress=progress, cancel=cancel)

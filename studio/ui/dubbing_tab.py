@@ -24,6 +24,7 @@ from ..dubbing.script_writer import SCRIPT_COLUMNS
 from ..errors import ConflictError, InputError, StudioError
 from ..paths import outputs_dir
 from .common import UiContext, audio_output, escape_md, show_last_error, user_errors
+from .dub_video_panel import build_dub_video_panel
 from .dubbing_jobs import job_text, project_status, stop_project
 from .i18n import t
 from .i18n_tables import columns
@@ -206,6 +207,7 @@ def build_dubbing_tab(ctx: UiContext, lang_state: gr.State) -> None:
         track_audio = ctx.loc(gr.Audio(label=t("dub_track", "zh"), interactive=False), label="dub_track")
         files = ctx.loc(gr.File(label=t("dub_files", "zh"), file_count="multiple"), label="dub_files")
     status = gr.Markdown()
+    build_dub_video_panel(ctx, lang_state, folder, _open)  # "Put the dub into the video": the built track, muxed
 
     seen = gr.State(())  #: what the last poll showed (job, status, lines done): the table is refreshed on change
     timer = gr.Timer(POLL_S)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .i18n_tables import COLUMN_STRINGS, REDUB_STRINGS, TAKE_CHECK_STRINGS, TRAIN_STRINGS
+from .i18n_tables import COLUMN_STRINGS, DUB_VIDEO_STRINGS, REDUB_STRINGS, TAKE_CHECK_STRINGS, TRAIN_STRINGS
 
 LANGS = ("zh", "en")
 LANG_CHOICES = [("中文", "zh"), ("English", "en")]
@@ -393,6 +393,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 STRINGS.update(COLUMN_STRINGS)
 STRINGS.update(REDUB_STRINGS)
+STRINGS.update(DUB_VIDEO_STRINGS)
 STRINGS.update(TRAIN_STRINGS)
 STRINGS.update(TAKE_CHECK_STRINGS)
 

@@ -64,8 +64,8 @@ REDUB_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "redub_kept": ("项目已存在，保持原样：{path}。", "The project exists already and was kept as it is: {path}."),
     "redub_background": (
-        "背景音已分离：合成视频时选 `background` 方式，新配音会叠在背景音上。",
-        "Background separated: mux the video with mode `background` to put the new voice over it.",
+        "背景音已分离：在“合成配音视频”里选“只留分离出的背景音乐和音效”，新配音会叠在背景音上。",
+        "Background separated: in “Put the dub into the video”, choose the separated music and effects only.",
     ),
     "redub_cloned": (
         "已从视频克隆声音“{name}”，设为默认声音。",
@@ -166,4 +166,27 @@ TAKE_CHECK_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "take_check": ("听一遍检查：{summary}", "Take check: {summary}"),
     "take_check_wrong": ("听一遍检查：{summary}；听到：「{heard}」", "Take check: {summary}; heard: “{heard}”"),
+}
+
+
+#: The Dubbing tab's "Put the dub into the video" panel (:mod:`studio.ui.dub_video_panel`).
+DUB_VIDEO_STRINGS: dict[str, tuple[str, str]] = {
+    "dub_video_title": ("合成配音视频", "Put the dub into the video"),
+    "dub_video_intro": (
+        "先生成台词并输出文件，再把配音音轨合成进视频的副本（画面直接复制，不重新编码），写入项目的输出文件夹。"
+        "从视频配音的项目会用它自己的视频，不必再上传。",
+        "Generate the lines and build the outputs first; then the dub track goes into a copy of the video (the "
+        "picture is copied, not re-encoded), written to the project's outputs folder. A project re-dubbed from a "
+        "video uses its own video: no upload needed.",
+    ),
+    "dub_video_file": ("视频（从视频配音的项目可不选）", "Video (optional for a re-dubbed project)"),
+    "dub_video_mode": ("原视频的声音", "The original sound"),
+    "dub_video_duck": ("压低原声多少 dB", "Lower the original by (dB)"),
+    "dub_video_start": ("合成视频", "Make the video"),
+    "dub_video_result": ("配音后的视频", "Dubbed video"),
+    "dub_video_done": ("已写出 {name}（{mode}）。", "Wrote {name} ({mode})."),
+    "mix_duck": ("压低后垫在配音下面", "lowered under the dub"),
+    "mix_keep": ("原样保留，和配音混在一起", "kept at full level under the dub"),
+    "mix_replace": ("去掉，只留配音", "dropped: the dub only"),
+    "mix_background": ("只留分离出的背景音乐和音效", "the separated music and effects only"),
 }

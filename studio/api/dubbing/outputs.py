@@ -6,15 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from ...dubbing.mux import VIDEO_SUFFIXES
 from ...errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
     from ..context import ApiContext
 
-
-#: Containers a muxed video keeps (they take the AAC dub); any other becomes .mkv.
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 #: The media type each output file is served with.
 MEDIA_TYPES = {

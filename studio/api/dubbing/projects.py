@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import BusyError, ConflictError, InputError, NotFoundError, StudioError
 from ..context import parse_language
-from .outputs import VIDEO_SUFFIXES, output_files, outputs_folder
+from .outputs import output_files
 
 if TYPE_CHECKING:
     from ...dubbing.project import Project
@@ -310,23 +310,19 @@ def delete_project(ctx: ApiContext, name: str) -> str:
 
 
 def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str, duck_db: float) -> Path:
-    """Put the project's track into a copy of the uploaded video; the new file in the project's outputs folder.
+    """Put the project's track into a copy of the uploaded video (none: the re-dubbed one); the new file in the
+    project's outputs folder.
 
     409 while a job runs or when no job has written the track yet. The upload is copied into its own folder in
     the server's upload area and removed afterwards, whatever happens.
     """
-    from ...dubbing.mux import mux
     from ...dubbing.outputs import safe_stem
+    from ...dubbing.service import built_track, dub_into_video
 
     with _changing(ctx, name) as project:
-        outputs = outputs_folder(project)
-        track = outputs / f"{safe_stem(project.name)}-track.wav"
-        if outputs.is_symlink() or track.is_symlink() or not track.is_file():
-            raise ConflictError(
-                zh=f"项目 “{name}” 还没有配音音轨：先运行一个任务（POST /api/dubbing/jobs）生成它。",
-                en=f"Project '{name}' has no track yet: run a job (POST /api/dubbing/jobs) to make it first.",
-                param="project",
-            )
+        built_track(project)  # before the upload is copied
+        if upload is None:
+            return dub_into_video(project, None, mix, duck_db)
         original = Path(filename.replace("\\", "/")).name
         suffix = Path(original).suffix.lower()
         suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
@@ -339,8 +335,6 @@ def mux_project(ctx: ApiContext, name: str, upload: Any, filename: str, mix: str
                 shutil.copyfileobj(upload, out, 1 << 20)
             if video.stat().st_size == 0:
                 raise InputError(zh="上传的视频是空的。", en="The uploaded video is empty.", param="file")
-            ext = suffix if suffix in VIDEO_SUFFIXES else ".mp4" if not suffix else ".mkv"
-            background = project.folder / "redub" / "background.wav" if mix == "background" else None
-            return mux(video, track, outputs / f"{stem}-dubbed{ext}", mix, duck_db, background)
+            return dub_into_video(project, video, mix, duck_db)
         finally:
             shutil.rmtree(area, ignore_errors=True)

@@ -293,7 +293,13 @@ async def take_audio(request: Request, name: str, line: str, take: int) -> FileR
 async def mux_video(
     request: Request,
     name: str,
-    file: Annotated[UploadFile, File(description="the video (mp4, mov, mkv, ...); up to the server's body limit")],
+    file: Annotated[
+        UploadFile | None,
+        File(
+            description="the video (mp4, mov, mkv, ...); up to the server's body limit. Leave it out for a project "
+            "re-dubbed from a video: its own video is used"
+        ),
+    ] = None,
     mix: Annotated[
         str,
         Form(
@@ -309,7 +315,8 @@ async def mux_video(
     ctx = context(request)
 
     def run() -> JSONResponse:
-        path = mux_project(ctx, name, file.file, file.filename or "video.mp4", mix, duck_db)
+        upload = None if file is None else file.file
+        path = mux_project(ctx, name, upload, (file.filename if file else None) or "video.mp4", mix, duck_db)
         folder = path.parent.parent.name
         url = f"/api/dubbing/projects/{quote(folder)}/outputs/{quote(path.name)}"
         result = MuxResult(file=path.name, kind="video", bytes=path.stat().st_size, url=url, mix=mix)

@@ -186,17 +186,9 @@ def _file_lock(folder: Path):
 
 def lock_is_free(folder: Path) -> bool:
     """Whether no process (this one included) runs a re-dub of the project in ``folder`` now."""
-    from filelock import Timeout
+    from .dubbing.lock import file_lock_is_free
 
-    if not (work_dir(folder) / LOCK_FILE).exists():
-        return True
-    lock = _file_lock(folder)
-    try:
-        lock.acquire()
-    except Timeout:
-        return False
-    lock.release()
-    return True
+    return file_lock_is_free(work_dir(folder) / LOCK_FILE)
 
 
 def busy_elsewhere(folder: Path) -> ConflictError:

@@ -109,11 +109,16 @@ def _file_lock(folder: Path):
 
 def lock_is_free(folder: Path) -> bool:
     """Whether no process (this one included) holds the project's lock now."""
-    from filelock import Timeout
+    return file_lock_is_free(folder / LOCK_FILE)
 
-    if not (folder / LOCK_FILE).exists():
+
+def file_lock_is_free(path: Path) -> bool:
+    """Whether no process (this one included) holds the file lock at ``path`` now (a missing file: free)."""
+    from filelock import FileLock, Timeout
+
+    if not path.exists():
         return True
-    lock = _file_lock(folder)
+    lock = FileLock(str(path), timeout=0)
     try:
         lock.acquire()
     except Timeout:

@@ -80,7 +80,7 @@ def test_a_project_is_dubbed_into_its_own_video_and_refused_without_a_track_or_a
     project.save(tmp_path / "p")
     with pytest.raises(ConflictError) as info:
         dub_into_video(project)
-    assert "no dub track yet" in info.value.en and "还没有配音音轨" in info.value.zh
+    assert "no track yet" in info.value.en and "还没有配音音轨" in info.value.zh
     (tmp_path / "p" / "outputs").mkdir()
     sf.write(tmp_path / "p" / "outputs" / "短片-track.wav", voiced_clip(2.0, SR), SR)
     assert source_video(project) is None

@@ -128,7 +128,7 @@ def built_track(project: Project) -> Path:
     if outputs.is_symlink() or track.is_symlink() or not track.is_file():
         raise ConflictError(
             zh=f"项目 “{project.name}” 还没有配音音轨：先生成台词并输出文件。",
-            en=f"Project '{project.name}' has no dub track yet: generate its lines and build the outputs first.",
+            en=f"Project '{project.name}' has no track yet: generate its lines and build the outputs first.",
             param="project",
         )
     return track

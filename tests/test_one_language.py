@@ -204,9 +204,17 @@ def _violations(texts: list[str], lang: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def built():
+def built(tmp_path_factory):
     from studio.ui import common
 
+    # an empty data folder: voices other tests saved (user data, any language) are not the interface's words
+    home = tmp_path_factory.mktemp("one-language-home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STUDIO_HOME", str(home))
+        yield _build(common)
+
+
+def _build(common):
     registered: list = []
     original = common.Localizer.__call__
 

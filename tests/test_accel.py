@@ -19,7 +19,15 @@ import torch
 from studio import accel, synthesis
 from studio.accel.code_predictor import LeanCodePredictor, lean_code_predictor, lean_for
 from studio.accel.decode import conv_plan, decode_clone, decode_from, first_frame_needed, latents, waveform
-from studio.accel.int8 import _QUANTIZED, _int8_forward, is_quantized, quantize_weight
+from studio.accel.int8 import (
+    _QUANTIZED,
+    Int8Weight,
+    _int8_forward,
+    fused_int8,
+    is_quantized,
+    quantize_weight,
+    quantized_weight,
+)
 from studio.accel.packing import can_pack, is_packed, pack_linears, plain_reasons, unpack_linears
 from studio.backend import SAMPLES_PER_FRAME, qwen_tts
 from studio.errors import Cancelled
@@ -416,16 +424,54 @@ def test_int8_rounding_error_is_at_most_half_a_step():
     assert bool((error <= 0.51 * scales.float()[:, None]).all())  # 0.5 plus the rounding of the largest entry
 
 
-def test_int8_layer_is_close_to_bf16():
+def _int8_layer(exact: torch.nn.Linear, kernel: str) -> torch.nn.Linear:
+    """A copy of ``exact`` with int8 weights served by ``kernel`` (fbgemm's where this torch has it)."""
+    approx = torch.nn.Linear(exact.in_features, exact.out_features, bias=False).to(torch.bfloat16)
+    approx.load_state_dict(exact.state_dict())
+    weight = Int8Weight(*quantize_weight(approx.weight), fbgemm=kernel == "fbgemm-dynamic")
+    setattr(approx, _QUANTIZED, weight)
+    return approx
+
+
+@pytest.mark.parametrize("kernel", ["fbgemm-dynamic", "int8pack"])
+@pytest.mark.parametrize("rows", [1, 2, 40])  # a token, the code predictor's prefill, a prompt (dequantized)
+def test_int8_layer_is_close_to_bf16(kernel, rows):
+    if kernel == "fbgemm-dynamic" and "fbgemm" not in torch.backends.quantized.supported_engines:
+        kernel = "int8pack"  # the fallback is what such a torch runs; it is checked all the same
     torch.manual_seed(1)
     exact = torch.nn.Linear(256, 512, bias=False).to(torch.bfloat16)
-    approx = torch.nn.Linear(256, 512, bias=False).to(torch.bfloat16)
-    approx.load_state_dict(exact.state_dict())
-    setattr(approx, _QUANTIZED, quantize_weight(approx.weight))
-    hidden = torch.randn(1, 5, 256, dtype=torch.bfloat16)
+    approx = _int8_layer(exact, kernel)
+    assert quantized_weight(approx).kernel == kernel
+    hidden = torch.randn(1, rows, 256, dtype=torch.bfloat16)
     with torch.inference_mode():
         expected, got = exact(hidden).float(), _int8_forward(approx, hidden).float()
+    assert got.shape == expected.shape and got.dtype == torch.float32
     assert 0 < (got - expected).norm() / expected.norm() < 0.05
+    assert torch.equal(quantized_weight(approx).int8(), quantize_weight(exact.weight)[0])  # unpacks losslessly
+
+
+@pytest.mark.parametrize("kernel", ["fbgemm-dynamic", "int8pack"])
+def test_int8_rows_of_different_loudness_each_keep_their_precision(kernel):
+    # A prompt's tokens or a batch's items in one call: a quiet row must not drown in a loud row's range.
+    torch.manual_seed(3)
+    exact = torch.nn.Linear(256, 128, bias=False).to(torch.bfloat16)
+    approx = _int8_layer(exact, kernel)
+    hidden = torch.randn(1, 20, 256) * torch.logspace(-3, 3, 20)[None, :, None]
+    hidden = hidden.to(torch.bfloat16)
+    with torch.inference_mode():
+        expected, got = exact(hidden).float(), _int8_forward(approx, hidden).float()
+    errors = (got - expected).norm(dim=-1) / expected.norm(dim=-1)
+    assert float(errors.max()) < 0.05
+
+
+def test_stacked_int8_layers_give_the_layers_outputs():
+    torch.manual_seed(2)
+    layers = [_int8_layer(torch.nn.Linear(256, n, bias=False).to(torch.bfloat16), "fbgemm-dynamic") for n in (96, 32)]
+    fused = fused_int8(layers)
+    hidden = torch.randn(1, 2, 256, dtype=torch.bfloat16)
+    with torch.inference_mode():
+        assert torch.equal(fused(hidden), torch.cat([_int8_forward(m, hidden) for m in layers], -1))
+    assert fused_int8([layers[0], torch.nn.Linear(256, 8)]) is None  # a plain layer is not fused with int8 ones
 
 
 # -- the studio's switches ---------------------------------------------------------------------------------

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import weakref
 
 import numpy as np
 import pytest
 import torch
+from transformers.cache_utils import DynamicCache
 
 from studio import accel, synthesis
+from studio.accel import talker_layers
 from studio.accel.code_predictor import LeanCodePredictor, lean_code_predictor, lean_for
 from studio.accel.decode import conv_plan, decode_clone, decode_from, first_frame_needed, latents, waveform
 from studio.accel.int8 import (
@@ -113,6 +116,7 @@ def compare(monkeypatch, bare, fast, method: str, texts: list[str], **kwargs):
     assert len(expected) == len(got)
     # Nothing stays patched on the instance after the call.
     assert "generate" not in fast.model.talker.code_predictor.__dict__
+    assert not any("forward" in layer.__dict__ for layer in fast.model.talker.model.layers)
     assert "decode" not in fast.model.speech_tokenizer.__dict__
     return expected, got
 
@@ -302,6 +306,14 @@ def test_clone_icl_same_codes_same_audio(monkeypatch, base_pair, prompt):
     bare, fast = base_pair
     lean = lean_for(fast.model.talker.code_predictor)
     before = lean.calls["lean"]
+    merges = [0]
+    original_merge = talker_layers.merged_rope
+
+    def counted_merge(*args):
+        merges[0] += 1
+        return original_merge(*args)
+
+    monkeypatch.setattr(talker_layers, "merged_rope", counted_merge)
     expected, got = compare(
         monkeypatch,
         bare,
@@ -312,6 +324,7 @@ def test_clone_icl_same_codes_same_audio(monkeypatch, base_pair, prompt):
         voice_clone_prompt=prompt,
     )
     assert lean.calls["lean"] - before == STEPS - 1  # one per frame; the last sampled frame is never completed
+    assert merges == [STEPS]  # the talker's fast layers ran: rotary tables merged once per talker step
     assert "generate" not in bare.model.talker.code_predictor.__dict__
     assert len(got[0]) == len(expected[0]) > 0
     assert np.abs(got[0] - expected[0]).max() < 1e-5
@@ -410,6 +423,51 @@ def test_clone_bf16_same_codes_audio_within_bf16_rounding(monkeypatch, tiny_base
     assert lean_for(tts.model.talker.code_predictor).fused_layers() is not None  # int8 layers fuse too
     _, _, timings = generate(monkeypatch, tts, "generate_voice_clone", ["你好。"], on=True, voice_clone_prompt=prompt16)
     assert "int8_approximate" not in timings  # off unless asked for (the model stays int8 until reloaded)
+
+
+# -- the talker's fast layers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interleaved", [True, False])
+def test_merged_rotary_tables_rotate_like_qwen_tts(interleaved):
+    qwen_tts()  # installs the torchaudio fallback first
+    modeling = importlib.import_module("qwen_tts.core.models.modeling_qwen3_tts")
+    torch.manual_seed(4)
+    batch, length, heads, dim, sections = 2, 5, 3, 16, [4, 2, 2]
+    cos, sin = torch.randn(3, batch, length, dim), torch.randn(3, batch, length, dim)
+    q, k = torch.randn(batch, heads, length, dim), torch.randn(batch, 1, length, dim)
+    expected = modeling.apply_multimodal_rotary_pos_emb(q, k, cos, sin, sections, interleaved)
+    merged_cos, merged_sin = (t.unsqueeze(1) for t in talker_layers.merged_rope(cos, sin, sections, interleaved))
+    for original, rotated in zip((q, k), expected, strict=True):
+        half = dim // 2
+        turned = torch.cat((-original[..., half:], original[..., :half]), dim=-1)
+        assert torch.equal(original * merged_cos + turned * merged_sin, rotated)
+
+
+def test_fast_talker_layers_are_bit_identical_and_step_aside(base_pair):
+    _, fast = base_pair
+    talker = fast.model.talker
+    torch.manual_seed(5)
+    hidden = torch.randn(1, 7, talker.config.hidden_size)
+    positions = torch.arange(7)[None, None].expand(3, 1, 7)
+
+    def run_layers(cache):
+        out = hidden
+        embeddings = talker.model.rotary_emb(out, positions)
+        for layer in talker.model.layers:
+            out = layer(out, past_key_values=cache, position_embeddings=embeddings, cache_position=torch.arange(7))[0]
+        return out
+
+    with torch.inference_mode():
+        expected = run_layers(DynamicCache())
+        with talker_layers.fast_talker_layers(talker) as calls:
+            got = run_layers(DynamicCache())
+            layer = talker.model.layers[0]
+            embeddings = talker.model.rotary_emb(hidden, positions)
+            layer(hidden, position_embeddings=embeddings, output_attentions=True)  # asks for weights: the original
+    assert torch.equal(got, expected)
+    assert calls == {"fast": len(talker.model.layers), "original": 1}
+    assert not any("forward" in layer.__dict__ for layer in talker.model.layers)  # restored
 
 
 # -- opt-in, approximate: int8 weights -----------------------------------------------------------------------

@@ -13,7 +13,9 @@ seed the same codes and the same audio to float rounding, faster:
 - in-context clones decode only the new frames plus the convolutions' reach
   into the reference, instead of the whole reference again (:mod:`.decode`);
 - the talker's key/value cache is allocated once per call instead of growing
-  by a copy every step (:mod:`.kv_cache`).
+  by a copy every step (:mod:`.kv_cache`);
+- the talker's layers run with fewer small operations, the rotary tables merged
+  once per step for all of them (:mod:`.talker_layers`).
 
 Nothing global is patched: the code predictor's ``generate`` and the speech
 tokenizer's ``decode`` are replaced on those instances for the duration of one
@@ -55,6 +57,7 @@ class Options:
     pack_bf16: bool = True
     icl_tail_decode: bool = True
     preallocated_kv: bool = True
+    fast_talker_layers: bool = True
 
 
 def configure_threads() -> int:
@@ -216,6 +219,10 @@ def accelerated(tts, ref_codes: Sequence = (), options: Options = Options()) -> 
             from .kv_cache import preallocated_talker_cache
 
             stack.enter_context(preallocated_talker_cache(tts.model.talker))
+        if options.fast_talker_layers:
+            from .talker_layers import fast_talker_layers
+
+            stack.enter_context(fast_talker_layers(tts.model.talker))
         if options.icl_tail_decode and any(code is not None for code in ref_codes):
             stack.enter_context(_icl_decoder(tts.model.speech_tokenizer, ref_codes))
         yield

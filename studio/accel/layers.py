@@ -60,9 +60,13 @@ def _fused(modules: list):
 
 
 class FusedLayer:
-    """Single-layer forward for ``Qwen3TTSDecoderLayer`` (the code predictor's), fused projections."""
+    """Single-layer forward for a decoder layer: fused projections (``stacked``) and fewer small operations.
 
-    def __init__(self, layer) -> None:
+    ``stacked=False`` keeps the projections as they are (no second copy of the
+    weights, as for the talker's 28 layers) and still saves the small operations.
+    """
+
+    def __init__(self, layer, stacked: bool = True) -> None:
         attn, mlp = layer.self_attn, layer.mlp
         self.layer, self.attn, self.mlp = layer, attn, mlp
         self.head_dim = attn.head_dim
@@ -70,10 +74,14 @@ class FusedLayer:
         self.kv_heads = attn.k_proj.out_features // attn.head_dim
         self.qk_width = (self.q_heads + self.kv_heads) * self.head_dim
         self.intermediate = mlp.gate_proj.out_features
-        self.qkv = _fused([attn.q_proj, attn.k_proj, attn.v_proj])
-        self.gate_up = _fused([mlp.gate_proj, mlp.up_proj])
-        if self.qkv is None or self.gate_up is None:
-            raise ValueError("projections of mixed kinds cannot be fused")
+        self.stacked = stacked
+        if stacked:
+            self.qkv = _fused([attn.q_proj, attn.k_proj, attn.v_proj])
+            self.gate_up = _fused([mlp.gate_proj, mlp.up_proj])
+            if self.qkv is None or self.gate_up is None:
+                raise ValueError("projections of mixed kinds cannot be fused")
+        else:
+            self.qkv = lambda hidden: torch.cat([attn.q_proj(hidden), attn.k_proj(hidden), attn.v_proj(hidden)], -1)
         self.qk_weight = torch.cat(
             [
                 attn.q_norm.weight.detach().expand(self.q_heads, self.head_dim),
@@ -90,6 +98,8 @@ class FusedLayer:
         self.sources = [_weight_source(m) for m in self._fused_linears()]
 
     def _fused_linears(self) -> list:
+        if not self.stacked:
+            return []  # calls the layer's own projections: nothing to go stale
         return [self.attn.q_proj, self.attn.k_proj, self.attn.v_proj, self.mlp.gate_proj, self.mlp.up_proj]
 
     def is_current(self) -> bool:
@@ -115,8 +125,11 @@ class FusedLayer:
         )
         hidden = residual + attn.o_proj(out.reshape(batch, length, -1).contiguous())
         residual = hidden
-        gate_up = self.gate_up(self.layer.post_attention_layernorm(hidden))
+        hidden = self.layer.post_attention_layernorm(hidden)
         mlp = self.mlp
-        return residual + mlp.down_proj(
-            mlp.act_fn(gate_up[..., : self.intermediate]) * gate_up[..., self.intermediate :]
-        )
+        if self.stacked:
+            gate_up = self.gate_up(hidden)
+            gate, up = gate_up[..., : self.intermediate], gate_up[..., self.intermediate :]
+        else:
+            gate, up = mlp.gate_proj(hidden), mlp.up_proj(hidden)
+        return residual + mlp.down_proj(mlp.act_fn(gate) * up)

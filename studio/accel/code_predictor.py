@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from .layers import FusedLayer, can_fuse
+from .layers import FusedLayer, can_fuse, head_rope, norm_of, rms_norm
 
 #: The keyword arguments qwen-tts' talker passes; any other one means a call we do not mirror.
 _TALKER_CALL = {
@@ -47,13 +47,16 @@ class _StaticKV:
         shape = (layers, batch, heads, length, head_dim)
         self.keys = like.new_empty(shape)
         self.values = like.new_empty(shape)
+        self.layer_buffers = list(zip(self.keys.unbind(0), self.values.unbind(0), strict=True))  # views, made once
         self.start = 0
 
     def update(self, key: torch.Tensor, value: torch.Tensor, layer_idx: int, cache_kwargs=None):
-        end = self.start + key.shape[2]
-        self.keys[layer_idx, :, :, self.start : end].copy_(key)
-        self.values[layer_idx, :, :, self.start : end].copy_(value)
-        return self.keys[layer_idx, :, :, :end], self.values[layer_idx, :, :, :end]
+        keys, values = self.layer_buffers[layer_idx]
+        length = key.shape[2]
+        keys.narrow(2, self.start, length).copy_(key)
+        values.narrow(2, self.start, length).copy_(value)
+        end = self.start + length
+        return keys.narrow(2, 0, end), values.narrow(2, 0, end)
 
 
 def _plain_generation_config(config) -> bool:
@@ -102,7 +105,7 @@ class LeanCodePredictor:
         )
         self.kv_heads = config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", config.hidden_size // config.num_attention_heads)
-        self._rope: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._rope: tuple[torch.Tensor, ...] | None = None
         self._kv: _StaticKV | None = None
         self._fused: list[FusedLayer] | None = None
         self.calls = {"lean": 0, "original": 0}
@@ -150,12 +153,14 @@ class LeanCodePredictor:
             warpers.append(TopPLogitsWarper(top_p=top_p, min_tokens_to_keep=1))
         return warpers
 
-    def _rope_tables(self, length: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _rope_tables(self, length: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(cos, sin) for positions 0..length-1, and the same in :func:`.layers.head_rope` form."""
         # Positions restart at 0 every frame, so one table serves the whole generation.
         cached = self._rope
         if cached is None or cached[0].shape[1] < length or cached[0].dtype != like.dtype:
             positions = torch.arange(length, device=like.device)[None]
-            cached = self._rope = self.cp.model.rotary_emb(like, positions)
+            cos, sin = self.cp.model.rotary_emb(like, positions)
+            cached = self._rope = (cos, sin, *head_rope(cos, sin))
         return cached
 
     def _cache(self, batch: int, length: int, like: torch.Tensor) -> _StaticKV:
@@ -190,11 +195,13 @@ class LeanCodePredictor:
         batch, prefill = embeds.shape[:2]
         hidden = cp.small_to_mtp_projection(embeds)
         total = prefill + steps - 1
-        cos, sin = self._rope_tables(total, hidden)
+        cos, sin, head_cos, head_sin = self._rope_tables(total, hidden)
         kv = self._cache(batch, total, hidden)
         positions = torch.arange(total, device=hidden.device)
         warpers = self._warpers(do_sample, top_k, top_p, temperature)
         fused = self.fused_layers()
+        norm = norm_of(cp.model.norm)
+        final_norm = cp.model.norm if norm is None else (lambda hidden: rms_norm(hidden, *norm))
         causal = None
         if self.attention == "eager":
             # sdpa needs no mask (it is causal by itself for a multi-token query); eager adds this one,
@@ -208,10 +215,11 @@ class LeanCodePredictor:
             kv.start = start
             span = slice(start, start + length)
             rope = (cos[:, span], sin[:, span])
+            head = (head_cos[:, span], head_sin[:, span])
             mask = causal if length > 1 else None
             for index, layer in enumerate(self.layers):
                 if fused is not None:
-                    hidden = fused[index](hidden, rope, kv, index, mask)
+                    hidden = fused[index](hidden, head, kv, index, mask)
                     continue
                 hidden = layer(
                     hidden,
@@ -222,7 +230,7 @@ class LeanCodePredictor:
                     cache_position=positions[span],
                     position_embeddings=rope,
                 )[0]
-            logits = cp.lm_head[step](cp.model.norm(hidden))
+            logits = cp.lm_head[step](final_norm(hidden))
             # From here on, exactly transformers' _sample: float32 copy, warpers, softmax, one multinomial draw.
             scores = logits[:, -1, :].to(copy=True, dtype=torch.float32)
             for warper in warpers:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import torch
 
-from .layers import FusedLayer, can_fuse
+from .layers import FusedLayer, can_fuse, head_rope
 
 _ATTENTION = ("sdpa", "eager")
 
@@ -65,11 +65,11 @@ class FastTalkerLayers:
         self.calls = {"fast": 0, "original": 0}
 
     def rope(self, position_embeddings) -> tuple[torch.Tensor, torch.Tensor]:
-        """The merged tables of this step (computed by the first layer, reused by the others)."""
+        """This step's merged tables in :func:`.layers.head_rope` form (made by the first layer, reused by the others)."""
         cos, sin = position_embeddings
         cached = self._tables
         if cached is None or cached[0] is not cos or cached[1] is not sin:  # holding them: ids cannot be reused
-            cached = self._tables = (cos, sin, *merged_rope(cos, sin, self.sections, self.interleaved))
+            cached = self._tables = (cos, sin, *head_rope(*merged_rope(cos, sin, self.sections, self.interleaved)))
         return cached[2], cached[3]
 
     def forward_of(self, index: int):

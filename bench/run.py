@@ -282,7 +282,7 @@ def accel_switch(on: bool):
 @contextlib.contextmanager
 def nominal_lengths(chars_per_second: float = CHARS_PER_SECOND):
     """Within the block, every engine segment generates exactly as many steps as reading it at a nominal rate takes."""
-    import studio.engine as engine_module
+    import studio.backends as engine_module  # the local backend calls run_generation
     from studio.synthesis import Sampling
 
     original = engine_module.run_generation

@@ -1,14 +1,17 @@
-"""A code-predictor decoder layer's forward with fewer, larger operations, bit for bit the same.
+"""A decoder layer's forward with fewer, larger operations, bit for bit the same.
 
 The code predictor runs its 5 small layers on one token at a time, 15 times a
-frame, so the ~80 small tensor operations of each layer's forward cost a third as
-much as its matmuls. :class:`FusedLayer` computes the same values with ~55: q, k
-and v in one matmul (and gate and up in another) over stacked weights, one
-RMSNorm and one rotary embedding over q and k together (per-head normalisation
-and elementwise rotation do not mix heads). Each output element is the same
-arithmetic on the same values as in ``Qwen3TTSDecoderLayer``; tests/test_accel.py
-checks the codes are identical. The stacked weights are a second copy of those
-projections (~100 MB for the 0.6B and 1.7B code predictors, in bf16).
+frame, and the talker its 28 once a frame, so the ~80 small tensor operations of
+each layer's forward cost a good part of a step besides its matmuls.
+:class:`FusedLayer` computes the same values with fewer: q, k and v in one
+matmul (and gate and up in another) over stacked weights where a second copy is
+affordable (the code predictor's, ~100 MB for 0.6B and 1.7B in bf16), one RMSNorm
+and one rotary embedding over q and k together (per-head normalisation and
+elementwise rotation do not mix heads), the rotation as a roll by a sign-folded
+table made once per step (:func:`head_rope`), sdpa called directly, in-place
+residual adds. Each output element is the same arithmetic on the same values as
+in ``Qwen3TTSDecoderLayer`` / ``Qwen3TTSTalkerDecoderLayer``; tests/test_accel.py
+checks layer outputs and codes are identical.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def app_start_seconds() -> float:
     import httpx
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import free_port
+    from helpers import free_port
 
     port = free_port()
     started = time.perf_counter()

@@ -411,15 +411,24 @@ def test_clone_bf16_same_codes_audio_within_bf16_rounding(monkeypatch, tiny_base
     # bf16 has 8 significant bits; convolutions over a shorter window round differently.
     assert np.abs(diff).max() < 0.05 and np.sqrt(np.mean(diff**2)) < 2e-3
 
-    # Opt-in, approximate int8 on the same (already packed) model: all layer projections quantized, result labelled.
+    # Opt-in, approximate int8 on the same (already packed) model: all layer projections quantized, result labelled;
+    # a batch of two (rows of several items through the int8 matmul).
     wavs, _, timings = generate(
-        monkeypatch, tts, "generate_voice_clone", ["你好。"], on=True, int8=True, voice_clone_prompt=prompt16
+        monkeypatch,
+        tts,
+        "generate_voice_clone",
+        ["你好。", "再见了朋友。"],
+        on=True,
+        int8=True,
+        voice_clone_prompt=prompt16,
     )
     config = tts.model.talker.config
     layers = config.num_hidden_layers + config.code_predictor_config.num_hidden_layers
     assert sum(is_quantized(m) for m in tts.model.talker.modules()) == 7 * layers
     assert timings["int8_approximate"] == 1.0
-    assert abs(len(wavs[0]) - (STEPS - 1) * SAMPLES_PER_FRAME) <= 1  # qwen-tts' float cut
+    assert len(wavs) == 2
+    assert all(abs(len(w) - (STEPS - 1) * SAMPLES_PER_FRAME) <= 1 for w in wavs)  # qwen-tts' float cut
+    assert all(np.isfinite(w).all() and np.abs(w).max() > 0 for w in wavs)
     assert lean_for(tts.model.talker.code_predictor).fused_layers() is not None  # int8 layers fuse too
     _, _, timings = generate(monkeypatch, tts, "generate_voice_clone", ["你好。"], on=True, voice_clone_prompt=prompt16)
     assert "int8_approximate" not in timings  # off unless asked for (the model stays int8 until reloaded)

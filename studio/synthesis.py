@@ -243,6 +243,8 @@ def run_generation(
         if int8_enabled():
             accel.quantize_int8(tts)  # in place, once per model; irreversible until the model is reloaded
             timings["int8_approximate"] = 1.0
+        if accel.graphed_talker(tts):
+            timings["cuda_graph_talker"] = 1.0
     seed = seed_everything(seed)
     started = time.perf_counter()
     with step_monitor(tts, cap, progress, cancel, model_label):
@@ -257,11 +259,11 @@ def run_generation(
 
 
 #: Keys of run_generation's timings that are counts or flags, not seconds.
-NOT_SECONDS = frozenset({"max_new_tokens", "int8_approximate", "bf16_plain_layers"})
+NOT_SECONDS = frozenset({"max_new_tokens", "int8_approximate", "bf16_plain_layers", "cuda_graph_talker"})
 
 
 def accel_notes(timings: dict[str, float]) -> list:
-    """Notes for a result about how it was computed: approximate int8, or bf16 packing left off on this CPU."""
+    """Notes for a result about how it was computed: approximate int8, CUDA-graph steps, bf16 packing left off."""
     from .text import TextWarning
 
     notes = []
@@ -271,6 +273,15 @@ def accel_notes(timings: dict[str, float]) -> list:
                 "int8_approximate",
                 zh="使用了近似的 int8 权重：结果与原模型（及 qwen-tts）不同。",
                 en="Made with the approximate int8 weights: not the same result as the exact model (or qwen-tts).",
+            )
+        )
+    if timings.get("cuda_graph_talker"):
+        notes.append(
+            TextWarning(
+                "cuda_graph_talker",
+                zh="GPU 上用 CUDA 图重放了声学模型的每一步：同一种子结果可复现，但与 qwen-tts 不逐位相同。",
+                en="The talker's steps ran as a CUDA graph on the GPU: the same seed gives the same result again, "
+                "but not bit-identical to qwen-tts.",
             )
         )
     if timings.get("bf16_plain_layers"):

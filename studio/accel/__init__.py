@@ -17,6 +17,10 @@ seed the same codes and the same audio to float rounding, faster:
 - the talker's layers run with fewer small operations, the rotary tables merged
   once per step for all of them (:mod:`.talker_layers`).
 
+On CUDA (not exact, said in the result): the talker's decode step on fixed
+buffers, replayed as a CUDA graph (:mod:`.static_talker`), as is the code
+predictor's loop (:mod:`.cuda_graphs`).
+
 Nothing global is patched: the code predictor's ``generate`` and the speech
 tokenizer's ``decode`` are replaced on those instances for the duration of one
 call. Packing stays for the model's lifetime (see :func:`prepare`).
@@ -43,6 +47,7 @@ __all__ = [
     "exactness_report",
     "fast_generate_voice_clone",
     "generate",
+    "graphed_talker",
     "prepare",
     "quantize_int8",
 ]
@@ -58,6 +63,8 @@ class Options:
     icl_tail_decode: bool = True
     preallocated_kv: bool = True
     fast_talker_layers: bool = True
+    #: The talker's decode step on fixed buffers (:mod:`.static_talker`); None: where it runs as a CUDA graph.
+    static_talker: bool | None = None
 
 
 def configure_threads() -> int:
@@ -128,6 +135,18 @@ def prepare(tts, options: Options = Options()) -> int:
             if pack_linears(part):
                 release_model_pages(tts)
     return sum(1 for module in talker.modules() if is_packed(module))
+
+
+def graphed_talker(tts) -> bool:
+    """Whether the talker's decode step runs as a CUDA graph for ``tts`` (a CUDA model, ``STUDIO_CUDA_GRAPHS`` on).
+
+    Such results are not bit-identical to qwen-tts (see :mod:`.static_talker`).
+    """
+    if tts.model.talker.device.type != "cuda":
+        return False
+    from .cuda_graphs import enabled
+
+    return enabled()
 
 
 def exactness_report(tts) -> dict[str, int]:
@@ -223,6 +242,11 @@ def accelerated(tts, ref_codes: Sequence = (), options: Options = Options()) -> 
             from .talker_layers import fast_talker_layers
 
             stack.enter_context(fast_talker_layers(tts.model.talker))
+        static = graphed_talker(tts) if options.static_talker is None else options.static_talker
+        if static and options.preallocated_kv:  # the fixed buffers are the pre-allocated cache's
+            from .static_talker import static_talker_steps
+
+            stack.enter_context(static_talker_steps(tts.model.talker, graphs=graphed_talker(tts)))
         if options.icl_tail_decode and any(code is not None for code in ref_codes):
             stack.enter_context(_icl_decoder(tts.model.speech_tokenizer, ref_codes))
         yield

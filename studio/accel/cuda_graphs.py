@@ -1,11 +1,12 @@
-"""CUDA only: the code predictor's 15-step loop captured once as a CUDA graph and replayed every frame.
+"""CUDA only: the code predictor's 15-step loop, and the talker's decode step, captured as CUDA graphs.
 
 On a GPU the lean loop (:mod:`.code_predictor`) costs its kernel launches, not
 its arithmetic: 15 small passes a frame. Every step of that loop has a fixed
 shape (step ``i`` attends over ``i + 2`` positions of pre-allocated buffers,
 sampling is ``torch.multinomial`` on the device, no value ever comes back to
 the host), so the whole loop is captured as one graph per batch size and
-sampling setting and replayed with one launch.
+sampling setting and replayed with one launch. The talker's step
+(:mod:`.static_talker`) is captured once per generation call, after the prompt.
 
 Imported only when the model is on a CUDA device; never on CPU or MPS.
 NOT RUN on the machine this was written on (no GPU there): its correctness on
@@ -74,3 +75,27 @@ def graphed_run(lean, embeds: torch.Tensor, steps: int, do_sample: bool, top_k: 
             graphs["failed"] = True
             return None
     return captured(embeds)
+
+
+def capture_talker_step(step) -> None:
+    """Capture ``step.run()`` (a :class:`.static_talker.StaticTalkerStep`, inputs loaded) as a CUDA graph.
+
+    Warm-up runs and the capture repeat the loaded step: they write the same keys
+    and values at the same position, so running it again changes nothing. A
+    capture that fails leaves the step eager for the rest of its generation.
+    """
+    device = step.embeds.device
+    try:
+        side = torch.cuda.Stream(device=device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                step.run()
+        torch.cuda.current_stream(device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            step.output = step.run()
+        step.graph = graph
+    except Exception:
+        log.warning("CUDA graph capture of the talker step failed; running it eagerly", exc_info=True)
+        step.graph, step.output, step.capture_failed = None, None, True

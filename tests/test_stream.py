@@ -3,6 +3,7 @@ the talker is still generating, and a stream can be cancelled mid-way."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import numpy as np
@@ -11,7 +12,8 @@ import torch
 
 from studio import synthesis
 from studio.accel.chunks import ChunkPlan, chunk_plan
-from studio.accel.decode import decode_from, decode_span
+from studio.accel.conv_stream import ConvStream, supports
+from studio.accel.decode import decode_from, decode_span, latents, waveform
 from studio.accel.stream import StreamDecoder
 from studio.backend import SAMPLES_PER_FRAME, qwen_tts
 from studio.errors import Cancelled
@@ -59,13 +61,16 @@ def test_spans_put_together_equal_the_chunked_decode(base):
     assert whole.abs().max() > 1e-2  # not silence
 
 
+@pytest.mark.parametrize("carried", [True, False])
 @pytest.mark.parametrize(("prefix", "plan"), [(0, ChunkPlan(4, 12)), (23, ChunkPlan(1, 5)), (7, ChunkPlan(3, 3))])
-def test_stream_decoder_chunks_equal_the_tail_of_the_whole_decode(base, prefix, plan):
+def test_stream_decoder_chunks_equal_the_tail_of_the_whole_decode(base, prefix, plan, carried):
     tokenizer = base.model.speech_tokenizer
     torch.manual_seed(prefix)
     codes = torch.randint(0, 2048, (prefix + 26, 16))
     got: list[np.ndarray] = []
     stream = StreamDecoder(tokenizer, got.append, plan, codes[:prefix] if prefix else None)
+    assert stream.carried  # qwen-tts' decoder is made of parts whose context can be carried
+    stream.carried = carried  # False: each chunk recomputes its convolutions' left context
     for frame in codes[prefix:]:
         stream.push(frame)
     audio = stream.finish()
@@ -75,6 +80,45 @@ def test_stream_decoder_chunks_equal_the_tail_of_the_whole_decode(base, prefix, 
     with torch.inference_mode():
         whole = decode_from(tokenizer.model.decoder, codes.T[None], prefix * SAMPLES_PER_FRAME)[0, 0].numpy()
     assert audio.shape == whole.shape and np.abs(audio - whole).max() < 1e-5
+
+
+@pytest.mark.parametrize("carried", [True, False])
+def test_stream_decoder_across_the_decoders_chunk_grid(base, carried):
+    # A 30-frame grid with 25 frames of context (qwen-tts: 300 and 25) so that a short stream crosses it.
+    tokenizer = base.model.speech_tokenizer
+    torch.manual_seed(9)
+    codes = torch.randint(0, 2048, (7 + 90, 16))
+    got: list[np.ndarray] = []
+    stream = StreamDecoder(tokenizer, got.append, ChunkPlan(5, 11), codes[:7], grid=(30, 25))
+    stream.carried = carried
+    for frame in codes[7:]:
+        stream.push(frame)
+    audio = stream.finish()
+    with torch.inference_mode():
+        whole = tokenizer.model.decoder.chunked_decode(codes.T[None], chunk_size=30, left_context_size=25)
+    tail = whole[0, 0, 7 * SAMPLES_PER_FRAME :].numpy()
+    assert audio.shape == tail.shape and np.abs(audio - tail).max() < 1e-5
+    assert np.abs(tail).max() > 1e-2
+
+
+def test_conv_stream_pieces_equal_one_pass(base):
+    decoder = base.model.speech_tokenizer.model.decoder
+    torch.manual_seed(2)
+    with torch.inference_mode():
+        hidden = latents(decoder, torch.randint(0, 2048, (1, 16, 31)))
+        whole = waveform(decoder, hidden)
+        convs = ConvStream(decoder)
+        bounds = [0, 1, 4, 11, 31]
+        pieces = [convs(hidden[..., a:b]) for a, b in itertools.pairwise(bounds)]
+    assert [p.shape[-1] for p in pieces] == [(b - a) * SAMPLES_PER_FRAME for a, b in itertools.pairwise(bounds)]
+    assert (torch.cat(pieces, dim=-1) - whole).abs().max() < 1e-5
+
+
+def test_a_decoder_with_unknown_parts_is_not_carried(base):
+    decoder = copy.deepcopy(base.model.speech_tokenizer.model.decoder)
+    assert supports(decoder)
+    decoder.decoder[-2] = torch.nn.Tanh()  # a part ConvStream does not know the reach of
+    assert not supports(decoder)
 
 
 def test_chunk_plan_reads_request_then_environment(monkeypatch):

@@ -3,9 +3,11 @@
 qwen-tts generates every frame, then decodes them all at once. Here a forward
 hook on the talker (:func:`frame_tap`) sees each frame's 16 codes as soon as
 the code predictor has finished it; a :class:`StreamDecoder` decodes them in
-chunks (a small first one for a quick start, then larger ones) with the left
-context the speech decoder needs (:func:`.decode.decode_span`), so the chunks
-put end to end equal the whole decode to float rounding. When the wrapper then
+chunks (a small first one for a quick start, then larger ones). Each chunk runs
+the decoder's transformer over the window qwen-tts' own chunked decode gives it
+(:mod:`.decode`) and its convolutions only over the new frames, carrying their
+left context from chunk to chunk (:class:`.conv_stream.ConvStream`), so the
+chunks put end to end equal the whole decode to float rounding. When the wrapper then
 asks for the whole decode, :func:`streamed` hands back the audio already made
 instead of decoding everything a second time.
 
@@ -21,8 +23,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from . import decode
 from .chunks import ChunkPlan
-from .decode import conv_plan, decode_span
+from .conv_stream import ConvStream, supports
 
 Sink = Callable[[np.ndarray], None]
 
@@ -34,13 +37,24 @@ class StreamDecoder:
     (an in-context clone's reference, (T, Q)): they are context, never output.
     """
 
-    def __init__(self, speech_tokenizer, sink: Sink, plan: ChunkPlan, prefix: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        speech_tokenizer,
+        sink: Sink,
+        plan: ChunkPlan,
+        prefix: torch.Tensor | None = None,
+        grid: tuple[int, int] = (decode.CHUNK_FRAMES, decode.CHUNK_CONTEXT_FRAMES),
+    ) -> None:
         self.decoder = speech_tokenizer.model.decoder
         self.device = speech_tokenizer.device
         self.upsample = int(self.decoder.total_upsample)
         self.plan = plan
         self.sink = sink
-        self.conv = conv_plan(self.decoder)
+        self.conv = decode.conv_plan(self.decoder)
+        self.grid, self.grid_context = grid  # the chunk grid of the whole decode the chunks must equal
+        self.carried = supports(self.decoder)
+        self.convs: ConvStream | None = None
+        self.convs_grid = -1  #: the grid chunk whose convolutions ``convs`` carries
         rows = [] if prefix is None else list(torch.as_tensor(prefix, dtype=torch.long).to(self.device))
         self.prefix_frames = len(rows)
         self.rows: list[torch.Tensor] = rows
@@ -73,11 +87,34 @@ class StreamDecoder:
     def _emit(self, end: int) -> None:
         codes = torch.stack(self.rows[:end]).clamp(min=0).T[None]  # (1, Q, T)
         with torch.inference_mode():
-            wav = decode_span(self.decoder, codes, self.sent, end, self.conv)[0, 0]
+            if self.carried:
+                wav = self._decode_carried(codes, self.sent, end)[0, 0]
+            else:
+                wav = decode.decode_span(self.decoder, codes, self.sent, end, self.conv, self.grid, self.grid_context)
+                wav = wav[0, 0]
         piece = wav.to(torch.float32).cpu().numpy()
         self.sent = end
         self.pieces.append(piece)
         self.sink(piece)
+
+    def _decode_carried(self, codes: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """Samples of frames ``start:end``, like :func:`.decode.decode_span`, with convolutions carried over."""
+        pieces = []
+        while start < end:
+            grid = start // self.grid * self.grid
+            stop = min(grid + self.grid, end)
+            context = self.grid_context if grid - self.grid_context > 0 else grid
+            window = grid - context
+            hidden = decode.latents(self.decoder, codes[..., window:stop])
+            if grid == self.convs_grid:
+                pieces.append(self.convs(hidden[..., start - window :]))
+            else:  # a new chunk of the grid: its convolutions start afresh, as they do in the whole decode
+                self.convs, self.convs_grid = ConvStream(self.decoder), grid
+                conv_from = max(window, decode.first_frame_needed(self.conv, start * self.upsample))
+                wav = self.convs(hidden[..., conv_from - window :])
+                pieces.append(wav[..., (start - conv_from) * self.upsample :])
+            start = stop
+        return torch.cat(pieces, dim=-1)
 
 
 @contextlib.contextmanager

@@ -143,11 +143,17 @@ def first_audio(args, folder: Path, reference) -> dict:
     engine = B.studio_engine(args.device)
     ctx = ApiContext(engine, models={"base": str(folder)})
     pieces = segments(B.THREE_SENTENCES)
-    plans = [ChunkPlan(*(int(n) for n in plan.split("x"))) for plan in args.plans.split(",")]
-    decode = {"s": 0.0}
+    # "4x12r": the same plan with every chunk recomputing its convolutions' left context (the decoder before
+    # it carried them over), to compare in one run.
+    plans = [
+        (ChunkPlan(*(int(n) for n in plan.rstrip("r").split("x"))), plan.endswith("r"))
+        for plan in args.plans.split(",")
+    ]
+    decode = {"s": 0.0, "recompute": False}
     emit = stream.StreamDecoder._emit
 
     def timed_emit(self, end):
+        self.carried = self.carried and not decode["recompute"]
         started = time.perf_counter()
         emit(self, end)
         decode["s"] += time.perf_counter() - started
@@ -159,7 +165,8 @@ def first_audio(args, folder: Path, reference) -> dict:
             B.studio_clone(engine, folder, reference, "预热。", None, 0)  # load, warm up, cache the voice prompt
             for rep in range(args.reps):
                 streamed_runs = []
-                for plan in plans:
+                for plan, recompute in plans:
+                    decode["recompute"] = recompute
                     job = Job(
                         kind="clone",
                         segments=pieces,
@@ -179,7 +186,7 @@ def first_audio(args, folder: Path, reference) -> dict:
                     ctx.gate.done(ticket)
                     streamed_runs.append(
                         {
-                            "plan": f"{plan.first}x{plan.size}",
+                            "plan": f"{plan.first}x{plan.size}" + (" recomputing context" if recompute else ""),
                             "first_audio_s": round(first, 3),
                             "first_chunk_audio_s": round(len(first_chunk) / B.SR, 3),
                             "streamed_total_s": round(streamed, 3),
@@ -252,7 +259,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-frames", action="store_true", help="only the streaming part")
     parser.add_argument(
-        "--plans", default="4x12", help="chunk plans to compare, first x later frames, comma-separated (e.g. 4x12,2x12)"
+        "--plans",
+        default="4x12",
+        help="chunk plans to compare, first x later frames, comma-separated (e.g. 4x12,2x12; 4x12r: recompute"
+        " each chunk's convolution context)",
     )
     args = parser.parse_args()
 

@@ -108,11 +108,17 @@ def executable(app_dir: Path, name: str = CLI_NAME) -> Path:
     return app_dir / (f"{name}.exe" if sys.platform.startswith("win") else name)
 
 
-def run_pyinstaller(dist: Path, work: Path) -> Path:
-    """Run PyInstaller on the spec; return the app folder."""
+def pyinstaller_command(dist: Path, work: Path) -> tuple[list[str], dict[str, str]]:
+    """The PyInstaller command line and environment that build the app into ``dist`` (run from ``ROOT``)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level=WARN"]
     cmd += ["--distpath", str(dist), "--workpath", str(work), str(SPEC)]
+    return cmd, env
+
+
+def run_pyinstaller(dist: Path, work: Path) -> Path:
+    """Run PyInstaller on the spec; return the app folder."""
+    cmd, env = pyinstaller_command(dist, work)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     return dist / APP_NAME
 

@@ -130,3 +130,25 @@ def video(tmp_path_factory) -> Path:
         timeout=120,
     )
     return path
+
+
+def _is_build_test(item: pytest.Item) -> bool:
+    return item.path.name == "test_build.py"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the frozen-app tests last, so their build can go on in the background meanwhile."""
+    items.sort(key=_is_build_test)  # stable: every other test keeps its place
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(_is_build_test(item) for item in session.items):
+        from tests import frozen_build
+
+        frozen_build.start_in_background()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "tests.frozen_build" in sys.modules:
+        sys.modules["tests.frozen_build"].stop()

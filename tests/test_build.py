@@ -1,17 +1,11 @@
 """The frozen Linux desktop build: built by PyInstaller from build/, then run as a user runs it.
 
-Building takes minutes, so the built folder is cached under ``build/work/test-cache/<key>``
-where the key hashes the spec, build.py, app.py, requirements.txt, the installed versions of
-the bundled packages and the set of modules the studio imports (``build.cache_key``). The
-studio's own sources are bundled as plain files and refreshed from the checkout before the
-tests, so an ordinary code change reuses the cached build; a new import or dependency
-rebuilds it. Expect ~6 min for a fresh build on 2 cores, ~1 s for a cached one.
+The build is cached and, when missing, built in the background while the rest of the suite
+runs (``tests/frozen_build.py``); these tests run last.
 """
 
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,22 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import frozen_build
 from tests.cli_commands import command_paths
-from tests.helpers import ROOT, free_port, read_generated_speech
+from tests.helpers import free_port, read_generated_speech
 
-
-def _load_build_script():
-    """build/build.py as a module (loaded by path: ``build`` is also the name of a PyPA package)."""
-    spec = importlib.util.spec_from_file_location("studio_build_script", ROOT / "build" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-desktop_build = _load_build_script()
+desktop_build = frozen_build.desktop_build
 
 pytestmark = pytest.mark.slow
-CACHE = ROOT / "build" / "work" / "test-cache"
 #: The frozen app must answer HTTP within this long (a cold start on a loaded 2-core machine takes ~10-20 s).
 START_LIMIT_S = 120
 
@@ -42,26 +27,7 @@ START_LIMIT_S = 120
 @pytest.fixture(scope="session")
 def frozen_app() -> Path:
     """The built app folder for the current cache key (built if missing), with fresh studio sources."""
-    from filelock import FileLock
-
-    key = desktop_build.cache_key()
-    app_dir = CACHE / key / desktop_build.APP_NAME
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(CACHE / "build.lock"), timeout=1800):  # two test runs at once build once
-        if not desktop_build.executable(app_dir).exists():
-            for stale in CACHE.iterdir():
-                if stale.is_dir():
-                    shutil.rmtree(stale, ignore_errors=True)
-            started = time.monotonic()
-            staging = CACHE / f"{key}.building"
-            built = desktop_build.run_pyinstaller(staging, ROOT / "build" / "work" / "test-work")
-            app_dir.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(built, app_dir)
-            shutil.rmtree(staging, ignore_errors=True)
-            size = desktop_build.folder_bytes(app_dir) / 1e6
-            print(f"\nPyInstaller build: {time.monotonic() - started:.0f} s, {size:.0f} MB")
-        desktop_build.refresh_sources(app_dir)
-    return app_dir
+    return frozen_build.ready()
 
 
 def _run(app_dir: Path, *args: str, home: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:

@@ -143,7 +143,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any(_is_build_test(item) for item in session.items):
+    if not session.config.option.collectonly and any(_is_build_test(item) for item in session.items):
         from tests import frozen_build
 
         frozen_build.start_in_background()

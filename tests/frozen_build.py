@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -73,7 +74,15 @@ def start_in_background() -> bool:
     _clear_stale()
     cmd, env = desktop_build.pyinstaller_command(CACHE / f"{key}.building", WORK)
     log = open(CACHE / f"{key}.log", "w", encoding="utf-8")  # noqa: SIM115 -- closed in ``ready``
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_idle_priority)
+    process = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_idle_priority,
+        start_new_session=True,  # so ``stop`` ends PyInstaller's own child processes too
+    )
     _background.update(key=key, process=process, log=log, started=time.monotonic())
     return True
 
@@ -120,7 +129,7 @@ def ready() -> Path:
 def stop() -> None:
     """End a background build the session no longer waits for (tests stopped early); nothing is cached."""
     if _background:
-        _background["process"].kill()
+        os.killpg(_background["process"].pid, signal.SIGKILL)
         _background["process"].wait()
         _background["log"].close()
         shutil.rmtree(CACHE / f"{_background['key']}.building", ignore_errors=True)

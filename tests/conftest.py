@@ -143,6 +143,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the desktop build now when frozen-app tests are to run and no build is cached."""
     if not session.config.option.collectonly and any(_is_build_test(item) for item in session.items):
         from tests import frozen_build
 
@@ -150,5 +151,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End a background build the session stopped before waiting for."""
     if "tests.frozen_build" in sys.modules:
         sys.modules["tests.frozen_build"].stop()

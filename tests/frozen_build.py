@@ -73,7 +73,7 @@ def start_in_background() -> bool:
         return False
     _clear_stale()
     cmd, env = desktop_build.pyinstaller_command(CACHE / f"{key}.building", WORK)
-    log = open(CACHE / f"{key}.log", "w", encoding="utf-8")  # noqa: SIM115 -- closed in ``ready``
+    log = open(CACHE / f"{key}.log", "w", encoding="utf-8")  # noqa: SIM115 -- closed in ``_end_background``
     process = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -87,15 +87,22 @@ def start_in_background() -> bool:
     return True
 
 
-def _finish_background() -> None:
+def _end_background(keep: bool) -> None:
+    """Wait for the background build and cache it (``keep``), or kill it and drop it; release the lock either way."""
     key, process, log = _background["key"], _background["process"], _background["log"]
+    staging = CACHE / f"{key}.building"
     try:
+        if not keep:
+            os.killpg(process.pid, signal.SIGKILL)
         code = process.wait()
         log.close()
-        if code != 0:
+        if not keep:
+            shutil.rmtree(staging, ignore_errors=True)
+        elif code != 0:
             tail = (CACHE / f"{key}.log").read_text(encoding="utf-8", errors="replace")[-4000:]
             raise RuntimeError(f"PyInstaller failed (exit {code}):\n{tail}")
-        _install(key, CACHE / f"{key}.building", _background["started"])
+        else:
+            _install(key, staging, _background["started"])
     finally:
         _background.clear()
         _lock.release()
@@ -113,7 +120,7 @@ def _install(key: str, staging: Path, started: float) -> None:
 def ready() -> Path:
     """The built app folder for the current cache key (built now if missing), with fresh studio sources."""
     if _background:
-        _finish_background()
+        _end_background(keep=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     key = desktop_build.cache_key()
     with _lock:
@@ -129,9 +136,4 @@ def ready() -> Path:
 def stop() -> None:
     """End a background build the session no longer waits for (tests stopped early); nothing is cached."""
     if _background:
-        os.killpg(_background["process"].pid, signal.SIGKILL)
-        _background["process"].wait()
-        _background["log"].close()
-        shutil.rmtree(CACHE / f"{_background['key']}.building", ignore_errors=True)
-        _background.clear()
-        _lock.release()
+        _end_background(keep=False)
